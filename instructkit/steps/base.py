@@ -1,0 +1,273 @@
+"""The step interface: Filter, Mapper and GlobalStep, their registry and parameter checking.
+
+A step is a small class whose parameters are explicit keyword-only ``__init__`` arguments, each stored
+under its own name (scikit-learn's rule), so a recipe typo is an error and a step can be rebuilt from
+``get_params()``. Steps work on batches (``pyarrow.Table``); the runner, not the step, counts records,
+times steps and routes every dropped record to the rejected sink with the step's name and reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+import types
+import typing
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
+
+from instructkit.errors import RecipeError
+
+STEPS: dict[str, type[Step]] = {}
+"""Every registered step class by its recipe name."""
+
+Decisions = dict[int, dict[int, str]]
+"""What a global step decides: part number -> {row number in that part -> drop reason}."""
+
+
+class Step:
+    """Base of all steps. Subclasses set ``name`` (the recipe key) and take keyword-only parameters."""
+
+    name: ClassVar[str | None] = None
+    #: Steps that read text take it from ``field``; ``None`` means the recipe's ``input.text_field``.
+    text_field: str = "text"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step_name = cls.__dict__.get("name")
+        if step_name is None:
+            return
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", step_name):
+            raise TypeError(f"step name {step_name!r} must be snake_case")
+        if step_name in STEPS and STEPS[step_name] is not cls:
+            other = STEPS[step_name]
+            raise TypeError(f"step name {step_name!r} used by {other.__module__}.{other.__qualname__} too")
+        for p in _init_parameters(cls):
+            if p.kind is not inspect.Parameter.KEYWORD_ONLY:
+                raise TypeError(f"{cls.__qualname__}: parameter {p.name!r} must be keyword-only (use `*,`)")
+        STEPS[step_name] = cls
+
+    # -- parameters ---------------------------------------------------------------------------------
+    @classmethod
+    def param_specs(cls) -> dict[str, tuple[Any, Any]]:
+        """``{param: (type, default)}``; default is ``inspect.Parameter.empty`` when required."""
+        hints = typing.get_type_hints(cls.__init__)
+        return {p.name: (hints.get(p.name, Any), p.default) for p in _init_parameters(cls)}
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.param_specs()}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None, *, where: str = "") -> Step:
+        """Build the step from recipe parameters, checking names and types first."""
+        params = dict(params or {})
+        where = where or f"step {cls.name}"
+        specs = cls.param_specs()
+        for key, value in params.items():
+            if key not in specs:
+                hint = _did_you_mean(key, specs)
+                valid = ", ".join(specs) or "none"
+                raise RecipeError(f"{where}: unknown parameter {key!r}{hint}. Valid parameters: {valid}")
+            tp = specs[key][0]
+            if not conforms(value, tp):
+                raise RecipeError(
+                    f"{where}: parameter {key!r} expects {type_name(tp)}, got {type(value).__name__} {value!r}"
+                )
+        missing = [k for k, (_, d) in specs.items() if d is inspect.Parameter.empty and k not in params]
+        if missing:
+            raise RecipeError(f"{where}: missing required parameter(s): {', '.join(missing)}")
+        try:
+            return cls(**params)
+        except (ValueError, TypeError) as exc:
+            raise RecipeError(f"{where}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        defaults = {k: d for k, (_, d) in self.param_specs().items()}
+        changed = {k: v for k, v in self.get_params().items() if defaults.get(k) != v}
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Load models or lexicons; called once per worker before the first batch."""
+
+    def count(self, metric: str, n: int | float = 1) -> None:
+        """Report a metric (summed over batches and workers into the run's stats)."""
+        metrics = self.__dict__.setdefault("_metrics", Counter())
+        metrics[metric] += n
+
+    def drain_metrics(self) -> dict[str, int | float]:
+        metrics = self.__dict__.pop("_metrics", None)
+        return dict(metrics) if metrics else {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_metrics", None)
+        for key in getattr(self, "_unpicklable", ()):
+            state.pop(key, None)
+        return state
+
+    # -- text helpers -------------------------------------------------------------------------------
+    def field_name(self) -> str:
+        """The column this step reads: its own ``field`` parameter if it has one, else the recipe's."""
+        return getattr(self, "field", None) or self.text_field
+
+    def texts(self, batch: pa.Table) -> list[str | None]:
+        column = self.field_name()
+        if column not in batch.column_names:
+            raise KeyError(
+                f"step {self.name}: field {column!r} not in the records (fields: {', '.join(batch.column_names)})"
+            )
+        return batch.column(column).to_pylist()
+
+
+class Filter(Step):
+    """Keeps a record or drops it with a reason.
+
+    Implement ``check(batch)`` (vectorised) or ``check_record(record)`` / ``check_text(text)``.
+    """
+
+    def check(self, batch: pa.Table) -> list[str | None]:
+        """One drop reason per row, ``None`` to keep."""
+        if type(self).check_text is not Filter.check_text:
+            return [self.check_text(t) if isinstance(t, str) else "no_text" for t in self.texts(batch)]
+        return [self.check_record(r) for r in batch.to_pylist()]
+
+    def check_record(self, record: dict[str, Any]) -> str | None:
+        raise NotImplementedError(f"{type(self).__name__} implements neither check nor check_record")
+
+    def check_text(self, text: str) -> str | None:
+        raise NotImplementedError
+
+
+class Mapper(Step):
+    """Changes or annotates records. Must return as many rows as it gets, in the same order."""
+
+    def apply(self, batch: pa.Table) -> pa.Table:
+        if type(self).apply_text is not Mapper.apply_text:
+            texts = [self.apply_text(t) if isinstance(t, str) else t for t in self.texts(batch)]
+            return set_column(batch, self.field_name(), texts)
+        raise NotImplementedError(f"{type(self).__name__} implements neither apply nor apply_text")
+
+    def apply_text(self, text: str) -> str:
+        raise NotImplementedError
+
+
+class GlobalStep(Step):
+    """Sees the whole dataset before deciding (dedup). Like scikit-learn's fit, then a decision.
+
+    ``index(batch)`` runs in the workers, once per part, and returns something small and picklable
+    (hashes, signatures); the runner spills it to disk. ``fit(indexes, scratch)`` runs once, reads the
+    ``(part, index)`` pairs in part order and returns the drops it decides: ``{part: {row: reason}}``.
+    ``scratch`` is a directory for external sorting that the runner removes after the run.
+    """
+
+    def index(self, batch: pa.Table) -> Any:
+        raise NotImplementedError
+
+    def fit(self, indexes: Iterable[tuple[int, Any]], scratch: Path) -> Decisions:
+        raise NotImplementedError
+
+
+# -- helpers for step authors ---------------------------------------------------------------------------
+def set_column(batch: pa.Table, name: str, values: Any) -> pa.Table:
+    """Return ``batch`` with column ``name`` set to ``values`` (replaced in place if it exists)."""
+    array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
+    if name in batch.column_names:
+        return batch.set_column(batch.column_names.index(name), name, array)
+    return batch.append_column(name, array)
+
+
+def iter_steps() -> Iterator[tuple[str, type[Step]]]:
+    """Registered steps in name order (after importing every step module)."""
+    import instructkit.steps  # noqa: F401  (registers the built-in steps)
+
+    yield from sorted(STEPS.items())
+
+
+def get_step(name: str, *, where: str = "") -> type[Step]:
+    import instructkit.steps  # noqa: F401
+
+    if name not in STEPS:
+        hint = _did_you_mean(name, STEPS)
+        prefix = f"{where}: " if where else ""
+        raise RecipeError(f"{prefix}unknown step {name!r}{hint}. Valid steps: {', '.join(sorted(STEPS))}")
+    return STEPS[name]
+
+
+def kind_of(cls: type[Step]) -> str:
+    for kind, base in (("global", GlobalStep), ("filter", Filter), ("mapper", Mapper)):
+        if issubclass(cls, base):
+            return kind
+    return "step"
+
+
+# -- type checking of YAML values ---------------------------------------------------------------------
+def conforms(value: Any, tp: Any) -> bool:
+    """Whether a YAML value fits a parameter annotation (int is accepted for float; bool is not int)."""
+    if tp is Any or tp is object:
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(conforms(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (list, tuple, typing.Sequence, Iterable) or tp in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(args) == len(value) and all(conforms(v, a) for v, a in zip(value, args))
+        return not args or all(conforms(v, args[0]) for v in value)
+    if origin in (dict, Mapping) or tp is dict:
+        if not isinstance(value, dict):
+            return False
+        if not args:
+            return True
+        return all(conforms(k, args[0]) and conforms(v, args[1]) for k, v in value.items())
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    return True
+
+
+def type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_name(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if tp is type(None):
+        return "null"
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _init_parameters(cls: type) -> list[inspect.Parameter]:
+    if cls.__init__ is object.__init__:
+        return []
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)] + [
+        p for p in params if p.kind is p.VAR_KEYWORD and _reject_kwargs(cls)
+    ]
+
+
+def _reject_kwargs(cls: type) -> bool:
+    raise TypeError(f"{cls.__qualname__}: **kwargs is not allowed in a step's __init__; list each parameter")
+
+
+def _did_you_mean(key: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
