@@ -131,6 +131,10 @@ class Filter(Step):
     Implement ``check(batch)`` (vectorised) or ``check_record(record)`` / ``check_text(text)``.
     """
 
+    def annotate(self, batch: pa.Table) -> pa.Table:
+        """Add score columns before deciding (dolma's split of scoring from deciding); kept rows keep them."""
+        return batch
+
     def check(self, batch: pa.Table) -> list[str | None]:
         """One drop reason per row, ``None`` to keep."""
         if type(self).check_text is not Filter.check_text:
@@ -145,7 +149,10 @@ class Filter(Step):
 
 
 class Mapper(Step):
-    """Changes or annotates records. Must return as many rows as it gets, in the same order."""
+    """Changes or annotates records. Returns as many rows as it gets, in the same order, unless the
+    class sets ``expands = True`` (one record becomes several, e.g. instruction extraction)."""
+
+    expands: ClassVar[bool] = False
 
     def apply(self, batch: pa.Table) -> pa.Table:
         if type(self).apply_text is not Mapper.apply_text:
