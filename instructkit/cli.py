@@ -1,0 +1,128 @@
+"""The ``instructkit`` command. Exit codes: 0 ok, 2 recipe or usage error (nothing read or written), 1 run failure."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import click
+
+from instructkit.errors import InputError, RecipeError, RunError
+
+
+def main() -> None:
+    cli(prog_name="instructkit")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="instructkit")
+def cli() -> None:
+    """Curate clean, deduplicated, documented training sets for language models."""
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--input", "input_path", metavar="PATH", help="Input file, glob, directory, sample:NAME or hf:NAME.")
+@click.option("--output", "output_path", metavar="DIR", help="Output directory (replaces output.path).")
+@click.option("--set", "overrides", multiple=True, metavar="STEP.PARAM=VALUE",
+              help="Override a parameter, e.g. --set minhash_dedup.threshold=0.7 (repeatable).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished parts.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable record instead of quarantining it.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--plan", is_flag=True, help="Print the stages and the memory/disk estimates, then stop.")
+def curate(recipe: Path, input_path, output_path, overrides, resume, overwrite, strict, workers, plan) -> None:
+    """Run RECIPE.yaml: read, clean, filter, deduplicate, write data/, rejected/, stats.json and README.md."""
+    pipe = _load(recipe, overrides, input_path, output_path)
+    if plan:
+        _print_plan(pipe)
+        return
+    try:
+        result = pipe.run(resume=resume, overwrite=overwrite, strict=strict, workers=workers)
+    except RecipeError as exc:
+        _fail(exc, 2)
+    except (InputError, RunError) as exc:
+        _fail(exc, 1)
+    except KeyboardInterrupt:
+        click.echo("interrupted; continue with --resume", err=True)
+        sys.exit(130)
+    t = result.stats["totals"]
+    click.echo(f"{result.output}: kept {t['records_kept']:,} of {t['records_in']:,} records, "
+               f"rejected {t['records_rejected']:,} ({', '.join(f'{k} {v:,}' for k, v in t['dropped_by_step'].items()) or 'none'})"
+               f" in {result.stats['wall_seconds']:.1f}s")
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="STEP.PARAM=VALUE")
+def validate(recipe: Path, overrides) -> None:
+    """Check RECIPE.yaml (steps, parameters, input path) without reading any data."""
+    from instructkit.io.readers import resolve_input
+
+    pipe = _load(recipe, overrides, None, None)
+    try:
+        resolved = resolve_input(pipe.recipe.input["path"], pipe.recipe.base_dir)
+    except RecipeError as exc:
+        _fail(exc, 2)
+    n = f"{len(resolved)} input file(s)" if isinstance(resolved, list) else f"hf dataset {resolved}"
+    click.echo(f"{recipe}: ok — {len(pipe.steps)} steps, {n}")
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print the recipe reference as Markdown (as in the README).")
+def steps(markdown: bool) -> None:
+    """List every step with its parameters, defaults and summary."""
+    from instructkit.docs import step_reference
+
+    if markdown:
+        click.echo(step_reference())
+        return
+    from instructkit.steps.base import iter_steps, kind_of, type_name
+
+    for name, cls in iter_steps():
+        click.echo(f"{name} ({kind_of(cls)}): {_summary(cls)}")
+        for param, (tp, default) in cls.param_specs().items():
+            d = "required" if default is inspect.Parameter.empty else f"default {default!r}"
+            click.echo(f"    {param}: {type_name(tp)}, {d}")
+
+
+def _summary(cls) -> str:
+    return (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ")
+
+
+def _load(recipe: Path, overrides, input_path, output_path):
+    from instructkit.pipeline import Pipeline
+
+    try:
+        return Pipeline.from_recipe(recipe, overrides=list(overrides), input=input_path, output=output_path)
+    except RecipeError as exc:
+        _fail(exc, 2)
+
+
+def _print_plan(pipe) -> None:
+    from instructkit.io.readers import describe_inputs, resolve_input
+
+    files = resolve_input(pipe.recipe.input["path"], pipe.recipe.base_dir)
+    inputs = describe_inputs(files) if isinstance(files, list) else []
+    total = sum(i.get("bytes", 0) for i in inputs)
+    click.echo(f"input: {pipe.recipe.input['path']} ({len(inputs)} files, {total:,} bytes)")
+    for stage in pipe.stages():
+        names = [label for label, _ in stage.steps]
+        if stage.global_step:
+            names.append(f"{stage.global_step[0]} (index)")
+        click.echo(f"stage {stage.index + 1}: " + (" → ".join(names) or "(apply decisions)"))
+        if stage.global_step and hasattr(stage.global_step[1], "estimate"):
+            est = stage.global_step[1].estimate(total, None)
+            for key, value in est.items():
+                shown = f"{value / 2**20:,.0f} MiB" if isinstance(value, int) and key.endswith("bytes") else value
+                click.echo(f"    {key}: {shown}")
+
+
+def _fail(exc: Exception, code: int) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""Streaming readers: JSONL (plain, gzip, zstd), Parquet, CSV, directories, globs and ``hf:`` datasets.
+
+Readers yield ``Record``s (good records with their provenance) and ``Bad`` items (what could not be read,
+with file, line and reason). Nothing is dropped silently: the runner quarantines every ``Bad``.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob as globlib
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from instructkit.errors import InputError, RecipeError
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+SUFFIXES = tuple(s + c for s in JSONL_SUFFIXES for c in ("", ".gz", ".zst")) + (".parquet", ".csv", ".csv.gz")
+
+
+@dataclass
+class Record:
+    data: dict[str, Any]
+    file: str
+    line: int
+
+
+@dataclass
+class Bad:
+    """An input record that cannot be used: ``reason`` is ``code:detail`` and names file and line."""
+
+    reason: str
+    file: str
+    line: int
+    raw: str | None = None
+
+
+Item = Record | Bad
+
+
+# -- locating input ---------------------------------------------------------------------------------
+def resolve_input(path: str, base: Path | None = None) -> list[Path] | str:
+    """Expand ``path`` to a sorted list of files, or return the ``hf:`` dataset name.
+
+    ``sample:NAME`` names a sample shipped with instructkit; relative paths resolve against ``base``.
+    """
+    if path.startswith("hf:"):
+        return path[3:]
+    if path.startswith("sample:"):
+        from instructkit import samples
+
+        try:
+            return [samples.path(path[len("sample:"):])]
+        except ValueError as exc:
+            raise RecipeError(f"input.path {path!r}: {exc}") from exc
+    p = Path(os.path.expanduser(path))
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    if any(ch in str(p) for ch in "*?["):
+        files = sorted(Path(f) for f in globlib.glob(str(p), recursive=True) if Path(f).is_file())
+    elif p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(SUFFIXES))
+    elif p.is_file():
+        files = [p]
+    else:
+        raise RecipeError(f"input.path {path!r}: no such file or directory ({p})")
+    if not files:
+        raise RecipeError(f"input.path {path!r}: matches no readable file (expected {', '.join(SUFFIXES)})")
+    unknown = [f for f in files if not f.name.lower().endswith(SUFFIXES)]
+    if unknown:
+        raise RecipeError(
+            f"input.path {path!r}: cannot tell the format of {unknown[0]} (expected {', '.join(SUFFIXES)})"
+        )
+    return files
+
+
+def describe_inputs(files: list[Path] | str) -> list[dict[str, Any]]:
+    """Input files with sizes and SHA-256 checksums, for stats.json."""
+    if isinstance(files, str):
+        return [{"hf_dataset": files}]
+    out = []
+    for f in files:
+        digest = hashlib.sha256()
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        out.append({"path": str(f), "bytes": f.stat().st_size, "sha256": digest.hexdigest()})
+    return out
+
+
+# -- reading ------------------------------------------------------------------------------------------
+def iter_items(files: list[Path] | str, *, hf_split: str = "train") -> Iterator[Item]:
+    """Every record of every file, in order; unreadable ones as ``Bad``."""
+    if isinstance(files, str):
+        yield from _read_hf(files, hf_split)
+        return
+    root = _common_root(files)
+    for f in files:
+        name = str(f.relative_to(root)) if root else f.name
+        lower = f.name.lower()
+        if lower.endswith(".parquet"):
+            yield from _read_parquet(f, name)
+        elif lower.endswith((".csv", ".csv.gz")):
+            yield from _read_csv(f, name)
+        else:
+            yield from _read_jsonl(f, name)
+
+
+def _common_root(files: list[Path]) -> Path | None:
+    if len(files) == 1:
+        return files[0].parent
+    try:
+        return Path(os.path.commonpath([str(f.resolve().parent) for f in files]))
+    except ValueError:
+        return None
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if magic == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
+
+
+def _read_jsonl(path: Path, name: str) -> Iterator[Item]:
+    line_no = 0
+    try:
+        with _open_binary(path) as fh:
+            for line_no, raw in enumerate(fh, start=1):
+                if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                raw = raw.rstrip(b"\r\n")
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield Bad(f"invalid_utf8:{name} line {line_no}: byte {exc.start} is not UTF-8; re-encode the "
+                              "file as UTF-8", name, line_no, raw.decode("utf-8", "backslashreplace"))
+                    continue
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield Bad(f"invalid_json:{name} line {line_no}: {exc.msg} at column {exc.colno}", name, line_no,
+                              line)
+                    continue
+                if not isinstance(data, dict):
+                    yield Bad(f"not_an_object:{name} line {line_no}: a JSON {type(data).__name__} where a JSON "
+                              "object {...} was expected", name, line_no, line)
+                    continue
+                yield Record(data, name, line_no)
+    except (EOFError, OSError, ValueError) as exc:
+        # Truncated gzip/zstd stream or unreadable file: the records read so far stand.
+        yield Bad(f"unreadable_file:{name} after line {line_no}: {type(exc).__name__}: {exc}", name, line_no + 1)
+
+
+def _read_parquet(path: Path, name: str) -> Iterator[Item]:
+    row = 0
+    try:
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=4096):
+            for data in batch.to_pylist():
+                row += 1
+                yield Record(data, name, row)
+    except (OSError, pa.ArrowException) as exc:
+        yield Bad(f"unreadable_file:{name} after row {row}: {exc}; the Parquet file is damaged or truncated",
+                  name, row + 1)
+
+
+def _read_csv(path: Path, name: str) -> Iterator[Item]:
+    with _open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+        reader = csv.DictReader(text)
+        row = 0
+        try:
+            for data in reader:
+                row += 1
+                if None in data:
+                    yield Bad(f"csv_extra_fields:{name} line {reader.line_num}: more fields than the header has",
+                              name, reader.line_num, json.dumps(data.pop(None), ensure_ascii=False))
+                    continue
+                yield Record(dict(data), name, reader.line_num)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            yield Bad(f"unreadable_file:{name} line {reader.line_num + 1}: {exc}", name, reader.line_num + 1)
+
+
+def _read_hf(name: str, split: str) -> Iterator[Item]:
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(name, split=split, streaming=True)
+    except Exception as exc:  # datasets raises many types; the message is what the user needs
+        raise InputError(f"input.path 'hf:{name}': cannot load the dataset ({type(exc).__name__}: {exc})") from exc
+    for row, data in enumerate(ds, start=1):
+        yield Record(dict(data), f"hf:{name}", row)
+
+
+# -- records -> validated records ------------------------------------------------------------------
+def validate(items: Iterable[Item], *, text_field: str, fmt: str = "text") -> Iterator[Item]:
+    """Check the text field (plain text input) or convert instruction formats; assign stable ids."""
+    if fmt != "text":
+        items = _convert_format(items, fmt)
+    for item in items:
+        if isinstance(item, Bad):
+            yield item
+            continue
+        data = item.data
+        if fmt == "text":
+            text = data.get(text_field)
+            problem = None
+            if text_field not in data:
+                problem = f"missing_text_field:{item.file} line {item.line}: no field {text_field!r}"
+            elif text is None:
+                problem = f"null_text:{item.file} line {item.line}: field {text_field!r} is null"
+            elif not isinstance(text, str):
+                problem = (f"non_string_text:{item.file} line {item.line}: field {text_field!r} is a "
+                           f"{type(text).__name__}, expected a string")
+            if problem:
+                yield Bad(problem + " (set input.text_field to the field that holds the text)", item.file, item.line,
+                          json.dumps(data, ensure_ascii=False, default=str))
+                continue
+        if data.get("id") is None:
+            data["id"] = stable_id(item.file, item.line, data, text_field)
+        yield item
+
+
+def stable_id(file: str, line: int, data: dict[str, Any], text_field: str) -> str:
+    content = data.get(text_field)
+    if not isinstance(content, str):
+        content = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    key = f"{file}\x00{line}\x00{content}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(key, digest_size=8).hexdigest()
+
+
+def _convert_format(items: Iterable[Item], fmt: str) -> Iterator[Item]:
+    from instructkit import formats
+
+    items = iter(items)
+    if fmt == "auto":
+        head: list[Item] = []
+        for item in items:
+            head.append(item)
+            if len(head) >= 100:
+                break
+        fmt = formats.detect_format([i.data for i in head if isinstance(i, Record)])
+        items = _chain(head, items)
+    good: list[Record] = []
+
+    def records() -> Iterator[dict[str, Any]]:
+        for item in items:
+            if isinstance(item, Bad):
+                bad.append(item)
+                continue
+            good.append(item)
+            yield item.data
+
+    bad: list[Bad] = []
+    last = Record({}, "", 0)
+    for out in formats.convert_stream(records(), fmt):
+        yield from bad
+        bad.clear()
+        src = good[-1] if good else last
+        last = src
+        if len(good) > 1:
+            del good[:-1]
+        if isinstance(out, Exception):
+            yield Bad(f"bad_{fmt}_record:{src.file} line {src.line}: {out}", src.file, src.line,
+                      json.dumps(src.data, ensure_ascii=False, default=str))
+        else:
+            yield Record(out, src.file, src.line)
+    yield from bad
+
+
+def _chain(head: list[Item], rest: Iterator[Item]) -> Iterator[Item]:
+    yield from head
+    yield from rest
+
+
+def read_tables(path: str, *, text_field: str = "text", fmt: str = "text", batch_size: int = 10_000,
+                base: Path | None = None) -> Iterator[pa.Table]:
+    """Good records of any supported source as ``pyarrow.Table`` batches (bad ones are skipped).
+
+    For reference data (cross-dataset dedup, decontamination); the curate run itself quarantines bad records.
+    """
+    batch: list[dict[str, Any]] = []
+    for item in validate(iter_items(resolve_input(path, base)), text_field=text_field, fmt=fmt):
+        if isinstance(item, Record):
+            batch.append(item.data)
+            if len(batch) >= batch_size:
+                yield to_table(batch)
+                batch = []
+    if batch:
+        yield to_table(batch)
+
+
+def to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows to a table; a field whose values mix types becomes JSON text rather than failing the batch."""
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        pass
+    names: dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            columns[name] = pa.array(
+                [None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+                 for v in values], pa.string())
+    return pa.table(columns)
