@@ -47,6 +47,8 @@ from instructkit.steps.base import Filter, GlobalStep, Mapper, Step
 
 READ = "read"
 """``drop_step`` of input records that could not be read or validated."""
+REJECT_COLUMNS = ("drop_step", "drop_reason", "source_file", "source_line", "raw")
+"""Columns ``rejected/`` adds after the record's own fields."""
 
 
 @dataclass
@@ -148,9 +150,11 @@ class Pipeline:
         if output is not None:
             recipe.output["path"] = str(output)
         if not recipe.input.get("path"):
-            raise RecipeError("no input: pass input=... (a file, glob, directory, sample:NAME or hf:NAME)")
+            raise RecipeError("no input: set input.path in the recipe or pass --input PATH (Python: run(input=...)); "
+                              "a file, glob, directory, sample:NAME or hf:NAME")
         if not recipe.output.get("path"):
-            raise RecipeError("no output: pass output=... (a directory to create)")
+            raise RecipeError("no output directory: set output.path in the recipe or pass --output DIR "
+                              "(Python: run(output=...))")
         return _Run(self, resume=resume, overwrite=overwrite, strict=strict,
                     workers=workers if workers is not None else recipe.executor.get("workers"),
                     progress=progress).execute()
@@ -334,7 +338,7 @@ class _Run:
         rejected_parts = [self.work / f"s{s.index}" / f"p{p:05d}.rejected.parquet"
                           for s in self.stages for p in range(n_parts)]
         rejected_files = write_shards((p for p in rejected_parts if p.exists()), staging / "rejected", "rejected",
-                                      max_rows=shard_rows)
+                                      max_rows=shard_rows, last_columns=REJECT_COLUMNS)
         kept = sum(pq.read_metadata(staging / "data" / f).num_rows for f in data_files)
         rejected = sum(pq.read_metadata(staging / "rejected" / f).num_rows for f in rejected_files)
         stats = self._stats(inputs, totals, read_counts, kept, rejected, data_files, rejected_files, started)

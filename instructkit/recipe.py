@@ -145,10 +145,6 @@ def load_recipe(
         raw["output"]["path"] = output_path
 
     sections = {s: _check_section(raw[s], s, origin) for s in SECTIONS}
-    if not sections["input"]["path"]:
-        raise RecipeError(f"{origin}: input.path is required (or pass --input PATH)")
-    if not sections["output"]["path"]:
-        raise RecipeError(f"{origin}: output.path is required (or pass --output DIR)")
     if sections["input"]["format"] not in FORMATS:
         raise RecipeError(f"{origin}: input.format {sections['input']['format']!r} is not one of {', '.join(FORMATS)}")
     if sections["executor"]["type"] not in ("local", "ray"):

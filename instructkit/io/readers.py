@@ -155,7 +155,7 @@ def _read_jsonl(path: Path, name: str) -> Iterator[Item]:
                 try:
                     data = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield Bad(f"invalid_json:{name} line {line_no}: {exc.msg} at column {exc.colno}", name, line_no,
+                    yield Bad(f"invalid_json:{name} line {line_no}, column {exc.colno}: {exc.msg}", name, line_no,
                               line)
                     continue
                 if not isinstance(data, dict):

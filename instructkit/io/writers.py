@@ -69,16 +69,19 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def write_shards(parts: Iterable[Path], directory: Path, prefix: str, *, max_rows: int) -> list[str]:
+def write_shards(parts: Iterable[Path], directory: Path, prefix: str, *, max_rows: int,
+                 last_columns: tuple[str, ...] = ()) -> list[str]:
     """Concatenate part files, in order, into ``PREFIX-00000-of-0000N.parquet`` shards of ``max_rows`` rows.
 
-    Rows are streamed part by part, so memory holds one part at a time.
+    Rows are streamed part by part, so memory holds one part at a time. ``last_columns`` go to the end.
     """
     parts = [p for p in parts if pq.read_metadata(p).num_rows > 0]
     directory.mkdir(parents=True, exist_ok=True)
     if not parts:
         return []
     schema = unify_schema([pq.read_schema(p) for p in parts])
+    tail = [schema.field(c) for c in last_columns if c in schema.names]
+    schema = pa.schema([f for f in schema if f.name not in last_columns] + tail)
     written: list[Path] = []
     writer: pq.ParquetWriter | None = None
     rows_in_shard = 0
