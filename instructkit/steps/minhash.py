@@ -1,0 +1,211 @@
+"""Near-duplicate removal with MinHash LSH, in bounded memory."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from instructkit.dedup.hashing import minhash_signatures
+from instructkit.dedup.lsh import band_keys, optimal_bands
+from instructkit.dedup.spill import ShardedSpill
+from instructkit.dedup.unionfind import components
+from instructkit.steps.base import Decisions, GlobalStep
+
+_SIZE_BUCKETS = ((2, 2), (3, 4), (5, 8), (9, 16), (17, 64), (65, None))
+
+
+class MinHashDedup(GlobalStep):
+    """Drop near-duplicates: records whose shingle sets have Jaccard similarity >= ``threshold``.
+
+    Text is normalised (case, width, punctuation) and cut into ``ngram``-token shingles; with
+    ``tokenizer: auto`` a token is a word in space-delimited scripts and a character in Chinese and
+    Japanese, so a Chinese copy is found as reliably as an English one (``word`` and ``char`` force one
+    kind). Signatures are one-permutation MinHashes of ``num_perm`` bins; ``bands`` x ``rows`` default to
+    the split minimising the weighted false positive/negative area at ``threshold`` (favouring recall
+    when ``verify`` is on, since ``verify`` then discards candidates whose estimated Jaccard is below
+    ``threshold``). Band keys spill to disk in sorted shards and signatures to a memory-mapped file, so
+    memory does not grow with the corpus. Candidates form clusters (union-find); each cluster keeps its
+    first record in input order and drops the others with ``near_duplicate_of:<id of the kept record>``.
+
+    ```yaml
+    - minhash_dedup: {threshold: 0.8, num_perm: 128, ngram: 5, tokenizer: auto}
+    ```
+    """
+
+    name = "minhash_dedup"
+
+    def __init__(
+        self,
+        *,
+        field: str | None = None,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        ngram: int = 5,
+        tokenizer: Literal["auto", "word", "char"] = "auto",
+        bands: int | None = None,
+        rows: int | None = None,
+        verify: bool = True,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1]")
+        if num_perm < 2:
+            raise ValueError("num_perm must be >= 2")
+        if ngram < 1:
+            raise ValueError("ngram must be >= 1")
+        if (bands is None) != (rows is None):
+            raise ValueError("give both bands and rows, or neither")
+        if bands is not None and (bands < 1 or rows < 1 or bands * rows > num_perm):
+            raise ValueError(f"bands x rows must be positive and at most num_perm ({num_perm})")
+        self.field = field
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.ngram = ngram
+        self.tokenizer = tokenizer
+        self.bands = bands
+        self.rows = rows
+        self.verify = verify
+
+    def banding(self) -> tuple[int, int]:
+        """``(bands, rows)``: the explicit ones, or the optimum for ``threshold``."""
+        if self.bands is not None and self.rows is not None:
+            return self.bands, self.rows
+        weights = (0.05, 0.95) if self.verify else (0.5, 0.5)
+        return _optimal_bands(self.threshold, self.num_perm, weights)
+
+    # -- workers ------------------------------------------------------------------------------------
+    def index(self, batch: pa.Table) -> dict[str, Any]:
+        sig, shingles = minhash_signatures(self.texts(batch), self.num_perm, self.ngram, self.tokenizer)
+        bands, rows = self.banding()
+        ids = batch.column("id").cast(pa.string()).combine_chunks() if "id" in batch.column_names else None
+        return {"ids": ids, "sig": sig, "keys": band_keys(sig, bands, rows), "live": shingles > 0}
+
+    # -- once ---------------------------------------------------------------------------------------
+    def fit(self, indexes: Iterable[tuple[int, Any]], scratch: Path) -> Decisions:
+        Path(scratch).mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="minhash-", dir=scratch))
+        bands, _ = self.banding()
+        spill = ShardedSpill(scratch / "buckets")
+        starts: list[tuple[int, int]] = []  # (part, first global record number)
+        total = 0
+        id_path, sig_path = scratch / "ids.arrow", scratch / "signatures.u32"
+        with open(sig_path, "wb") as sig_file, pa.OSFile(str(id_path), "wb") as sink:
+            with pa.ipc.new_stream(sink, pa.schema([("id", pa.string())])) as ids_out:
+                for part, idx in indexes:
+                    n = len(idx["sig"])
+                    starts.append((part, total))
+                    idx["sig"].tofile(sig_file)
+                    docs = np.arange(total, total + n, dtype=np.uint64)
+                    live = idx["live"]
+                    spill.append(idx["keys"][live], np.repeat(docs[live], bands))
+                    ids = idx["ids"] if idx["ids"] is not None else pa.array([f"{part}:{r}" for r in range(n)])
+                    ids_out.write_batch(pa.record_batch([ids], names=["id"]))
+                    total += n
+        if total == 0:
+            return {}
+        sig = np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(total, self.num_perm))
+        a, b = self._pairs(spill, sig)
+        self.count("candidate_pairs", int(self._candidates))
+        del sig
+        nodes = np.unique(np.concatenate([a, b]))
+        labels = nodes[components(len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))]
+        dropped = nodes[labels != nodes]
+        kept_of = labels[labels != nodes]
+        roots, sizes = np.unique(labels, return_counts=True)
+        self._count_clusters(sizes)
+        self.count("near_duplicates", len(dropped))
+        return self._decisions(id_path, starts, total, dropped, kept_of)
+
+    def _pairs(self, spill: ShardedSpill, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Verified candidate pairs ``(a, b)``, ``a < b`` record numbers, unique."""
+        self._candidates = 0
+        found: list[np.ndarray] = []
+        for keys, docs in spill:
+            docs = docs.astype(np.int64)
+            same = np.flatnonzero(keys[1:] == keys[:-1]) + 1  # positions continuing a bucket
+            if not len(same):
+                continue
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            head = docs[starts[np.searchsorted(starts, same, side="right") - 1]]
+            # Each member meets its bucket's first record and the record before it.
+            a = np.concatenate([head, docs[same - 1]])
+            b = np.concatenate([docs[same], docs[same]])
+            pair = np.unique((a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64))
+            pair = pair[(pair >> np.uint64(32)) != (pair & np.uint64(0xFFFFFFFF))]
+            self._candidates += len(pair)
+            found.append(self._verified(pair, sig))
+        pairs = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
+        return (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+    def _verified(self, pair: np.ndarray, sig: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        if not self.verify:
+            return pair
+        keep = []
+        for lo in range(0, len(pair), chunk):
+            p = pair[lo : lo + chunk]
+            a = (p >> np.uint64(32)).astype(np.int64)
+            b = (p & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            similarity = (sig[a] == sig[b]).mean(axis=1)
+            keep.append(p[similarity >= self.threshold])
+        return np.concatenate(keep)
+
+    def _count_clusters(self, sizes: np.ndarray) -> None:
+        self.count("clusters", len(sizes))
+        for lo, hi in _SIZE_BUCKETS:
+            n = int(np.count_nonzero((sizes >= lo) & (sizes <= (hi or sizes.max(initial=0)))))
+            if n:
+                self.count(f"cluster_size_{lo}" if lo == hi else f"cluster_size_{lo}_{hi or 'plus'}", n)
+
+    @staticmethod
+    def _decisions(
+        id_path: Path, starts: list[tuple[int, int]], total: int, dropped: np.ndarray, kept_of: np.ndarray
+    ) -> Decisions:
+        firsts = np.array([s for _, s in starts] + [total], dtype=np.int64)
+        needed = np.unique(kept_of)
+        kept_ids: dict[int, str] = {}
+        with pa.memory_map(str(id_path)) as source:
+            for (_, first), batch in zip(starts, pa.ipc.open_stream(source)):
+                lo, hi = np.searchsorted(needed, [first, first + batch.num_rows])
+                if hi > lo:
+                    rows = needed[lo:hi]
+                    values = batch.column(0).take(pa.array(rows - first)).to_pylist()
+                    kept_ids.update(zip(rows.tolist(), values))
+        decisions: Decisions = {}
+        which = np.searchsorted(firsts, dropped, side="right") - 1
+        for doc, w, kept in zip(dropped.tolist(), which.tolist(), kept_of.tolist()):
+            part, first = starts[w]
+            decisions.setdefault(part, {})[doc - first] = f"near_duplicate_of:{kept_ids[kept]}"
+        return decisions
+
+    def estimate(self, input_bytes: int, records: int | None = None) -> dict[str, Any]:
+        """Estimated peak memory and scratch disk of ``fit`` for an input of this size."""
+        records = records if records is not None else max(1, input_bytes // 2000)
+        bands, _ = self.banding()
+        bucket_bytes = records * bands * 16
+        disk = records * (self.num_perm * 4 + 40) + bucket_bytes
+        shard = bucket_bytes // ShardedSpill.default_shards
+        peak = 3 * shard + 64 * 2**20
+        return {
+            "peak_memory_bytes": int(peak),
+            "disk_bytes": int(disk),
+            "explanation": (
+                f"{records:,} records x {bands} band keys (16 B each) spill to "
+                f"{ShardedSpill.default_shards} sorted shards on disk; signatures ({self.num_perm} x 4 B per "
+                "record) are memory-mapped; fit holds one shard at a time (x3 while sorting) plus the "
+                "candidate pairs, which grow with the number of duplicates, not with the corpus"
+            ),
+        }
+
+
+_BANDS_CACHE: dict[tuple[float, int, tuple[float, float]], tuple[int, int]] = {}
+
+
+def _optimal_bands(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
+    key = (threshold, num_perm, weights)
+    if key not in _BANDS_CACHE:
+        _BANDS_CACHE[key] = optimal_bands(threshold, num_perm, *weights)
+    return _BANDS_CACHE[key]
