@@ -112,17 +112,76 @@ class Step:
         return state
 
     # -- text helpers -------------------------------------------------------------------------------
+    #: Conversation targeting. ``role`` (``system``, ``user``, ``assistant``) makes a step read only the
+    #: turns of that role from a ``messages`` column; ``per_turn`` makes a ``check_text`` filter judge
+    #: each of those turns on its own (a record is dropped with the reason of its first failing turn).
+    #: A step may declare them as parameters; otherwise these class defaults apply.
+    role: str | None = None
+    per_turn: bool = False
+
     def field_name(self) -> str:
         """The column this step reads: its own ``field`` parameter if it has one, else the recipe's."""
         return getattr(self, "field", None) or self.text_field
 
-    def texts(self, batch: pa.Table) -> list[str | None]:
-        column = self.field_name()
+    def _target(self, batch: pa.Table) -> tuple[str, str | None, bool]:
+        from instructkit.formats.turns import resolve
+
+        column, role, is_messages = resolve(batch, self.field_name(), self.role)
         if column not in batch.column_names:
             raise KeyError(
                 f"step {self.name}: field {column!r} not in the records (fields: {', '.join(batch.column_names)})"
             )
-        return batch.column(column).to_pylist()
+        return column, role, is_messages
+
+    def texts(self, batch: pa.Table) -> list[str | None]:
+        """One text per record from the step's field.
+
+        A ``messages`` column (``[{role, content}]``) gives the contents of its turns, of ``role`` only
+        when set, joined by a blank line and without role labels (labels would add English words to every
+        text and skew language ID and quality rules). Field names ``instruction``/``prompt``/``user`` and
+        ``response``/``output``/``assistant``/``system`` read those turns when no such column exists.
+        """
+        from instructkit.formats.turns import join, select
+
+        column, role, is_messages = self._target(batch)
+        values = batch.column(column).to_pylist()
+        if not is_messages:
+            return values
+        return [join(select(turns, role)) for turns in values]
+
+    def turn_texts(self, batch: pa.Table) -> list[list[str] | None]:
+        """The targeted texts of each record, one per turn (a plain text column gives one text each)."""
+        from instructkit.formats.turns import select
+
+        column, role, is_messages = self._target(batch)
+        values = batch.column(column).to_pylist()
+        if not is_messages:
+            return [None if v is None else [v] for v in values]
+        return [select(turns, role) for turns in values]
+
+    def check_texts(self, batch: pa.Table, check: Any) -> list[str | None]:
+        """``check(text) -> reason | None`` per record, or per targeted turn with ``per_turn``."""
+        if not self.per_turn:
+            return [check(t) if isinstance(t, str) else "no_text" for t in self.texts(batch)]
+        reasons: list[str | None] = []
+        for turns in self.turn_texts(batch):
+            if turns is None:
+                reasons.append("no_text")
+                continue
+            reasons.append(next((r for r in map(check, turns) if r is not None), None))
+        return reasons
+
+    def map_texts(self, batch: pa.Table, fn: Any) -> pa.Table:
+        """``batch`` with ``fn(text) -> text`` applied to the step's field; on a ``messages`` column it
+        rewrites the content of each targeted turn and keeps the conversation's shape."""
+        from instructkit.formats.turns import rewrite
+
+        column, role, is_messages = self._target(batch)
+        values = batch.column(column).to_pylist()
+        if is_messages:
+            new = [rewrite(turns, role, fn) for turns in values]
+            return set_column(batch, column, pa.array(new, batch.schema.field(column).type))
+        return set_column(batch, column, [fn(t) if isinstance(t, str) else t for t in values])
 
 
 class Filter(Step):

@@ -1,0 +1,203 @@
+"""Importers and exporters of instruction formats, on real chatterbot-corpus conversations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from instructkit import formats
+from instructkit.steps.base import Filter, Mapper
+
+DATA = Path(__file__).parent / "data" / "instructions"
+
+
+def load(name: str) -> list[dict]:
+    with open(DATA / name, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+@pytest.fixture(scope="module")
+def convs() -> list[dict]:
+    return load("chatterbot.jsonl")
+
+
+def as_alpaca(c: dict) -> dict:
+    t = c["turns"]
+    history = [[t[i], t[i + 1]] for i in range(0, len(t) - 2 - len(t) % 2, 2)]
+    last = len(t) - 2 - len(t) % 2
+    rec = {"id": c["id"], "instruction": t[last], "input": "", "output": t[last + 1], "category": c["category"]}
+    if history:
+        rec["history"] = history
+    return rec
+
+
+def as_sharegpt(c: dict) -> dict:
+    t = c["turns"][: len(c["turns"]) // 2 * 2]
+    return {"id": c["id"], "category": c["category"],
+            "conversations": [{"from": "human" if i % 2 == 0 else "gpt", "value": v} for i, v in enumerate(t)]}
+
+
+def as_messages(c: dict) -> dict:
+    t = c["turns"][: len(c["turns"]) // 2 * 2]
+    return {"id": c["id"], "category": c["category"],
+            "messages": [{"role": "user" if i % 2 == 0 else "assistant", "content": v} for i, v in enumerate(t)]}
+
+
+def test_same_records_in_three_formats_import_to_the_same_conversations(convs):
+    assert len(convs) > 100 and any(len(c["turns"]) > 4 for c in convs)
+    assert {c["lang"] for c in convs} == {"en", "zh"}
+    for c in convs:
+        a = formats.convert(as_alpaca(c), "alpaca")
+        s = formats.convert(as_sharegpt(c), "sharegpt")
+        m = formats.convert(as_messages(c), "messages")
+        assert a == s == m, c["id"]
+        assert [t["content"] for t in a["messages"]] == c["turns"][: len(c["turns"]) // 2 * 2]
+        assert a["category"] == c["category"] and a["id"] == c["id"]
+
+
+def test_round_trips_are_lossless(convs):
+    for c in convs:
+        for fmt, raw in (("alpaca", as_alpaca(c)), ("sharegpt", as_sharegpt(c)), ("messages", as_messages(c))):
+            canonical = formats.convert(raw, fmt)
+            assert formats.export(canonical, fmt) == raw
+            for other in ("alpaca", "sharegpt", "messages"):
+                assert formats.convert(formats.export(canonical, other), other) == canonical
+
+
+def test_alpaca_input_survives_a_trip_through_sharegpt():
+    raw = {"instruction": "Translate to English.", "input": "你好", "output": "Hello", "lang": "zh"}
+    canonical = formats.convert(raw, "alpaca")
+    assert canonical["messages"][0]["content"] == "Translate to English.\n\n你好"
+    via = formats.convert(formats.export(canonical, "sharegpt"), "sharegpt")
+    assert formats.export(via, "alpaca") == raw
+
+
+def test_dolly_import_and_export():
+    raw = {"instruction": "什么是波长", "context": "", "response": "波长是频率的倒数。", "category": "open_qa"}
+    rec = formats.convert(raw, "dolly")
+    assert rec["messages"][1] == {"role": "assistant", "content": "波长是频率的倒数。"}
+    assert formats.export(rec, "dolly") == raw
+
+
+def test_what_a_format_cannot_express_is_reported(convs):
+    multi = formats.convert(as_messages(next(c for c in convs if len(c["turns"]) >= 4)), "messages")
+    with pytest.raises(ValueError, match="dolly holds one exchange"):
+        formats.export(multi, "dolly")
+    sys_rec = {"messages": [{"role": "system", "content": "Be brief."}, *multi["messages"]]}
+    with pytest.raises(ValueError, match="oasst has no system role"):
+        formats.export(sys_rec, "oasst")
+    ends_with_user = {"messages": multi["messages"][:3]}
+    with pytest.raises(ValueError, match="alternating user/assistant"):
+        formats.export(ends_with_user, "alpaca")
+    assert formats.export(ends_with_user, "sharegpt")["conversations"][2]["from"] == "human"
+
+
+@pytest.mark.parametrize("fmt, record, reason", [
+    ("alpaca", {"instruction": "hi"}, "field 'output' is missing"),
+    ("alpaca", {"instruction": "hi", "output": 3}, "field 'output' is a int"),
+    ("sharegpt", {"conversations": [{"from": "observation", "value": "x"}]}, "turn 1 is from 'observation'"),
+    ("messages", {"messages": [{"role": "tool", "content": "x"}]}, "turn 1 has role 'tool'"),
+    ("messages", {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "'image_url' content part"),
+    ("messages", {"messages": []}, "no turns"),
+])
+def test_bad_records_raise_a_clear_reason(fmt, record, reason):
+    with pytest.raises(ValueError, match=reason):
+        formats.convert(record, fmt)
+    out = list(formats.convert_stream([record], fmt))
+    assert len(out) == 1 and isinstance(out[0], ValueError)
+
+
+def test_messages_content_parts_are_joined():
+    rec = formats.convert({"messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"}]},
+                                        {"role": "assistant", "content": "Hi"}]}, "messages")
+    assert rec["messages"][0]["content"] == "Hello"
+
+
+def oasst_messages(c: dict, tree: str) -> list[dict]:
+    """A real exchange as an OASST flat export, with a worse-ranked and a deleted alternative reply."""
+    t = c["turns"]
+    return [
+        {"message_id": f"{tree}-p", "parent_id": None, "message_tree_id": tree, "role": "prompter", "text": t[0],
+         "lang": c["lang"]},
+        {"message_id": f"{tree}-a2", "parent_id": f"{tree}-p", "message_tree_id": tree, "role": "assistant",
+         "text": "I do not know.", "rank": 1},
+        {"message_id": f"{tree}-a1", "parent_id": f"{tree}-p", "message_tree_id": tree, "role": "assistant",
+         "text": t[1], "rank": 0},
+        {"message_id": f"{tree}-a0", "parent_id": f"{tree}-p", "message_tree_id": tree, "role": "assistant",
+         "text": "spam", "rank": None, "deleted": True},
+        {"message_id": f"{tree}-p2", "parent_id": f"{tree}-a1", "message_tree_id": tree, "role": "prompter",
+         "text": "Thanks!"},
+    ]
+
+
+def test_oasst_trees_follow_the_best_ranked_path(convs):
+    pair, zh = convs[0], next(c for c in convs if c["lang"] == "zh")
+    records = oasst_messages(pair, "t1") + oasst_messages(zh, "t2") + [
+        {"message_id": "t3-p", "parent_id": None, "message_tree_id": "t3", "role": "prompter", "text": "Hello?"}]
+    out = list(formats.convert_stream(records, "oasst"))
+    assert out[0] == {"messages": [{"role": "user", "content": pair["turns"][0]},
+                                   {"role": "assistant", "content": pair["turns"][1]}],
+                      "lang": "en", "message_tree_id": "t1"}
+    assert out[1]["messages"][1]["content"] == zh["turns"][1]
+    assert isinstance(out[2], ValueError) and "tree t3: no assistant reply" in str(out[2])
+    tree = formats.export(out[0], "oasst")
+    assert formats.convert(tree, "oasst") == out[0]
+    assert formats.detect_format([tree]) == "oasst"
+
+
+def test_detect_format(convs):
+    c = convs[0]
+    assert formats.detect_format([as_alpaca(c)]) == "alpaca"
+    assert formats.detect_format([as_sharegpt(c)]) == "sharegpt"
+    assert formats.detect_format([as_messages(c)]) == "messages"
+    assert formats.detect_format([{"instruction": "a", "context": "", "response": "b"}]) == "dolly"
+    assert formats.detect_format(oasst_messages(c, "t")) == "oasst"
+    with pytest.raises(ValueError, match="match no instruction format"):
+        formats.detect_format([{"text": "plain"}])
+
+
+# -- conversation targeting in the step base class ------------------------------------------------------
+class _Words(Filter):
+    def __init__(self, *, field: str | None = None, role: str | None = None, per_turn: bool = False) -> None:
+        self.field, self.role, self.per_turn = field, role, per_turn
+
+    def check_text(self, text: str) -> str | None:
+        return "too_few_words" if len(text.split()) < 3 else None
+
+
+class _Upper(Mapper):
+    def __init__(self, *, field: str | None = None, role: str | None = None) -> None:
+        self.field, self.role = field, role
+
+    def apply_text(self, text: str) -> str:
+        return text.upper()
+
+
+def test_steps_target_roles_and_turns(convs):
+    c = next(c for c in convs if len(c["turns"]) >= 4 and c["lang"] == "en")
+    table = pa.Table.from_pylist([formats.convert(as_messages(c), "messages")])
+    t = c["turns"]
+    step = _Words()
+    step.text_field = "messages"
+    assert step.texts(table) == ["\n\n".join(t[: len(t) // 2 * 2])]
+    step.role = "assistant"
+    assert step.texts(table) == ["\n\n".join(t[1: len(t) // 2 * 2: 2])]
+    assert _Words(field="instruction").texts(table) == ["\n\n".join(t[0: len(t) // 2 * 2: 2])]
+    assert step.turn_texts(table) == [t[1: len(t) // 2 * 2: 2]]
+    # per turn: one short turn is enough to drop the record
+    short = pa.Table.from_pylist([{"messages": [{"role": "user", "content": "Tell me about Debian"},
+                                                {"role": "assistant", "content": "Debian is a free operating system."},
+                                                {"role": "user", "content": "And?"},
+                                                {"role": "assistant", "content": "That is all."}]}])
+    assert _Words(field="messages").check_texts(short, _Words().check_text) == [None]
+    per_turn = _Words(field="messages", per_turn=True)
+    assert per_turn.check_texts(short, per_turn.check_text) == ["too_few_words"]
+    assert _Words(field="messages", role="assistant", per_turn=True).check_texts(short, per_turn.check_text) == [None]
+    upper = _Upper(field="messages", role="assistant")
+    out = upper.map_texts(short, upper.apply_text)
+    assert out.schema == short.schema
+    assert [m["content"] for m in out.column("messages").to_pylist()[0]] == [
+        "Tell me about Debian", "DEBIAN IS A FREE OPERATING SYSTEM.", "And?", "THAT IS ALL."]
