@@ -75,7 +75,7 @@ def main(corpora: Path) -> None:
     start = decimal.index("Decimal FAQ¶")
     faq.append({"id": "decimal-faq", "lang": "en", "source": "debian:python3.11-doc",
                 "path": "/usr/share/doc/python3.11/html/library/decimal.html#decimal-faq",
-                "text": decimal[start:start + 4000]})
+                "text": decimal[start:decimal.rindex("\nQ. ", start, start + 4000)]})
     riddles = [v for (p, _), v in docs.items() if p.endswith("fortunes/riddles") and v["text"].startswith("Q:")]
     for r in riddles[:6]:
         faq.append({"id": f"riddles-{r['idx']}", "lang": "en", "source": r["source"], "path": r["path"],
