@@ -35,8 +35,8 @@ def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def conversations(step: Filter, batch: pa.Table) -> list[list[dict[str, Any]]]:
-    """The ``messages`` of each record (the step's field must be a messages column)."""
-    column = step.field_name()
+    """The ``messages`` of each record: the step's ``field``, else the ``messages`` column."""
+    column = getattr(step, "field", None) or ("messages" if "messages" in batch.column_names else step.text_field)
     if column not in batch.column_names or not is_messages_type(batch.schema.field(column).type):
         raise KeyError(
             f"step {step.name}: field {column!r} is not a messages column (import instruction data with "

@@ -32,10 +32,10 @@ def chatterbot() -> list[dict]:
 
 
 def write(path: Path, records: list[dict]) -> None:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    if path.suffix == ".gz":
+        text = gzip.compress(text, mtime=0)  # byte-identical rebuilds
+    path.write_bytes(text)
 
 
 def main(corpora: Path) -> None:
