@@ -12,7 +12,8 @@ from instructkit.steps.instructions import conversations
 
 class ChatTemplate(Mapper):
     """Render each conversation with a local tokenizer's chat template and count its tokens: the report
-    to read before training. Needs the transformers extra; ``tokenizer`` is a local directory (no download).
+    to read before training. Needs the transformers extra; ``tokenizer`` is a local directory (no download),
+    or ``sample:instructions/tokenizer``, the small BPE shipped for the instruction samples.
 
     Adds ``num_tokens`` and ``truncated_tokens`` (tokens beyond ``max_length``, which training would cut)
     per record, and the rendered text in ``output_field`` (``null`` to skip it). Reports the metrics
@@ -53,6 +54,10 @@ class ChatTemplate(Mapper):
         except ImportError as exc:
             raise RuntimeError("chat_template needs transformers: pip install 'instructkit[train]'") from exc
         path = Path(self.tokenizer).expanduser()
+        if self.tokenizer.startswith("sample:"):
+            from instructkit import samples
+
+            path = Path(samples.__file__).parent / self.tokenizer[len("sample:"):]
         if not path.is_dir():
             raise FileNotFoundError(f"step chat_template: tokenizer {self.tokenizer!r} is not a local directory "
                                     "(save one with tokenizer.save_pretrained(path))")

@@ -38,6 +38,28 @@ def write(path: Path, records: list[dict]) -> None:
     path.write_bytes(text)
 
 
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+
+
+def tokenizer(convs: list[dict], path: Path) -> None:
+    """A small byte-level BPE trained on every chatterbot turn, with a chat template (no Hub download)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
+    trainer = trainers.BpeTrainer(vocab_size=2000, special_tokens=specials, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator([t for c in convs for t in c["turns"]], trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|end|>", pad_token="<|end|>",
+                                   additional_special_tokens=specials[1:], model_max_length=2048)
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(path)
+
+
 def main(corpora: Path) -> None:
     convs = chatterbot()
     # Fixture: a few exchanges per topic and language, plus the multi-turn English conversations.
@@ -58,6 +80,8 @@ def main(corpora: Path) -> None:
     write(SAMPLES / "chatterbot-labelled.jsonl.gz", [
         {"id": c["id"], "question": c["turns"][0], "answer": c["turns"][1], "topic": c["category"],
          "lang": c["lang"]} for c in pairs if c["category"] not in ("botprofile", "tech_support")])
+
+    tokenizer(convs, SAMPLES / "tokenizer")
 
     docs = {}
     for name in ("debian_docs", "python_docs", "fortunes"):
