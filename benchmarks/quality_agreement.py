@@ -1,0 +1,89 @@
+"""Do instructkit's Gopher / C4 / FineWeb filters keep and drop the same documents as datatrove's?
+
+    python benchmarks/quality_agreement.py [--limit N] [--show K]
+
+Runs both on benchmarks/data/quality/docs.jsonl.gz (4,100 real documents: Python and Debian docs in 13
+languages, fortunes) and prints, per filter, the share of documents on which the keep/drop decision agrees,
+separately for space-delimited scripts and for Chinese/Japanese (where instructkit deliberately differs:
+datatrove counts words by spaces there and drops nearly all of them), plus the most common disagreements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+
+from instructkit.steps.quality import C4Quality, FineWebQuality, GopherQuality, GopherRepetition
+
+DATA = Path(__file__).parent / "data" / "quality" / "docs.jsonl.gz"
+
+
+def load(limit: int | None) -> list[dict]:
+    with gzip.open(DATA, "rt", encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh]
+    return docs[:limit] if limit else docs
+
+
+def datatrove_filters() -> dict:
+    from datatrove.pipeline.filters import (
+        C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter,
+    )
+    return {"gopher_quality": GopherQualityFilter(), "gopher_repetition": GopherRepetitionFilter(),
+            "c4_quality": C4QualityFilter(), "fineweb_quality": FineWebQualityFilter()}
+
+
+def datatrove_reasons(flt, docs: list[dict]) -> list[str | None]:
+    from datatrove.data import Document
+
+    out = []
+    for d in docs:
+        result = flt.filter(Document(text=d["text"], id=d["id"]))
+        out.append(None if result is True else (result[1] if isinstance(result, tuple) else "dropped"))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--show", type=int, default=0, help="print this many disagreeing documents per filter")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    docs = load(args.limit)
+    batch = pa.Table.from_pylist([{"id": d["id"], "text": d["text"]} for d in docs])
+    cjk = [d["lang"].split("-")[0] in ("zh", "ja") for d in docs]
+    ours = {"gopher_quality": GopherQuality(), "gopher_repetition": GopherRepetition(),
+            "c4_quality": C4Quality(), "fineweb_quality": FineWebQuality()}
+    print(f"{len(docs)} documents ({sum(cjk)} Chinese/Japanese)")
+    print(f"{'filter':<20}{'agree (other scripts)':>24}{'agree (zh/ja)':>16}{'kept ik/dt (other)':>22}"
+          f"{'kept ik/dt (zh/ja)':>22}")
+    for name, flt in datatrove_filters().items():
+        ik = ours[name].check(batch)
+        dt = datatrove_reasons(flt, docs)
+        row = [name]
+        for want in (False, True):
+            idx = [i for i, c in enumerate(cjk) if c is want]
+            same = sum((ik[i] is None) == (dt[i] is None) for i in idx)
+            row.append(f"{same}/{len(idx)} = {same / max(len(idx), 1):.1%}")
+        kept = [(sum(ik[i] is None for i, c in enumerate(cjk) if c is want),
+                 sum(dt[i] is None for i, c in enumerate(cjk) if c is want)) for want in (False, True)]
+        print(f"{row[0]:<20}{row[1]:>24}{row[2]:>16}{'%d/%d' % kept[0]:>22}{'%d/%d' % kept[1]:>22}")
+        diffs = Counter((ik[i], dt[i]) for i in range(len(docs)) if (ik[i] is None) != (dt[i] is None) and not cjk[i])
+        for (a, b), n in diffs.most_common(6):
+            print(f"    other scripts: instructkit {a or 'keep'} / datatrove {b or 'keep'}: {n}")
+        shown = 0
+        for i in range(len(docs)):
+            if shown < args.show and not cjk[i] and (ik[i] is None) != (dt[i] is None):
+                shown += 1
+                print(f"--- {docs[i]['id']} {docs[i]['lang']} ik={ik[i]} dt={dt[i]}\n{docs[i]['text'][:600]!r}")
+
+
+if __name__ == "__main__":
+    main()
