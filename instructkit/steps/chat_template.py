@@ -22,7 +22,7 @@ class ChatTemplate(Mapper):
     renders every chat template).
 
     ```yaml
-    - chat_template: {tokenizer: models/my-tokenizer, max_length: 2048, output_field: chat_text}
+    - chat_template: {tokenizer: "sample:instructions/tokenizer", max_length: 2048, output_field: chat_text}
     ```
     """
 
