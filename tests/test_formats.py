@@ -201,3 +201,27 @@ def test_steps_target_roles_and_turns(convs):
     assert out.schema == short.schema
     assert [m["content"] for m in out.column("messages").to_pylist()[0]] == [
         "Tell me about Debian", "DEBIAN IS A FREE OPERATING SYSTEM.", "And?", "THAT IS ALL."]
+
+
+# -- the shipped recipe ----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_instruction_dataset_recipe(tmp_path):
+    from conftest import REPO, read_jsonl, run_cli  # noqa: F401
+
+    out = tmp_path / "out"
+    proc = run_cli("curate", str(REPO / "recipes" / "instruction-dataset.yaml"), "--output", str(out), check=True)
+    assert "kept 869 of 2,397 records" in proc.stdout
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    steps = {s["step"]: s for s in stats["steps"]}
+    assert steps["short_response"]["dropped"] == {"short_response": 168}
+    assert steps["prompt_echo"]["dropped"] == {"response_repeats_prompt": 9}
+    assert steps["exact_dedup"]["dropped"] == {"duplicate_of": 1351}  # tech_support repeats ten prompts
+    report = steps["chat_template"]["metrics"]
+    assert report["records_over_max_length"] == 102 and report["truncated_tokens"] == 5426
+    import pyarrow.parquet as pq
+
+    data = pa.concat_tables([pq.read_table(f) for f in sorted((out / "data").glob("*.parquet"))])
+    first = data.slice(0, 1).to_pylist()[0]
+    assert first["messages"][0] == {"role": "user", "content": "What is AI?"}
+    assert first["chat_text"].startswith("<|user|>\nWhat is AI?<|end|>\n<|assistant|>\n")
+    assert {"prompt_language", "response_language", "num_tokens", "truncated_tokens"} <= set(data.column_names)

@@ -115,3 +115,18 @@ def test_sandbox_stops_what_the_static_check_cannot_see(labelled):
         step.apply(labelled.slice(0, 1))
     step = RenderTemplate(instructions=["{{ answer.upper() }}"], response="{{ answer }}")
     assert step.apply(labelled.slice(0, 1)).column("messages").to_pylist()[0][0]["content"].isupper()
+
+
+def test_manual_instructions_recipe(tmp_path):
+    from conftest import REPO, run_cli
+
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    proc = run_cli("curate", str(REPO / "recipes" / "manual-instructions.yaml"), "--output", str(out), check=True)
+    assert "kept 975 of 1,319 records" in proc.stdout
+    data = pa.concat_tables([pq.read_table(f) for f in sorted((out / "data").glob("*.parquet"))]).to_pylist()
+    assert {r["lang"] for r in data} == {"en", "zh"}
+    for r in data:
+        assert r["template"].startswith(f"qa.{r['lang']}.") and "+length." in r["template"]
+        assert r["messages"][1]["content"] == r["answer"]
