@@ -1,32 +1,35 @@
 """Tokens, shingle hashes and one-permutation MinHash signatures, vectorised over a whole batch.
 
-Text is normalised the way ``instructkit.text.normalize_for_hash`` does it (NFKC where it matters,
-lower case, punctuation and symbols to spaces) by polars' Rust string kernels, then split into tokens:
+Texts are NFKC-normalised (only those that need it) and lower-cased by Python's C string code, joined
+into one array of code points, and cut into tokens by numpy with the rules of ``instructkit.text.tokens``:
+punctuation, symbols and spaces separate tokens, and
 
-- ``auto``: a word for space-delimited scripts, a single character for Han and Kana, so a 5-gram is five
-  words of English and five characters of Chinese (a Chinese copy is found as reliably as an English one);
-- ``word``: whitespace-separated words only; ``char``: every non-space character is a token.
+- ``auto``: a token is a word in space-delimited scripts and a single character in scripts written
+  without spaces (Chinese, Japanese, Thai, ...), so a 5-gram is five words of English and five
+  characters of Chinese (a Chinese copy is found as reliably as an English one), with no per-document
+  guess for mixed text;
+- ``word``: words only (a run of Chinese is one token); ``char``: every character is a token.
 
-Tokens are hashed once (polars, seeded xxh3-class hash), n-gram shingles are rolled from the token hashes
-with a polynomial and a 64-bit finaliser, and a document's signature is its one-permutation MinHash
+Each token is hashed from its code points (a polynomial, summed per token with ``reduceat``), n-gram
+shingles are rolled from the token hashes, and a text's signature is its one-permutation MinHash
 (Li, Owen & Zhang 2012): each shingle hash picks one of ``num_perm`` bins with its top bits and competes
 for that bin's minimum with its low 32 bits; empty bins are filled by optimal densification (Shrivastava
-2017), so two signatures agree in a bin with probability equal to the documents' Jaccard similarity.
+2017), so two signatures agree in a bin with probability equal to the texts' Jaccard similarity.
 One hash per shingle instead of ``num_perm`` makes this cost O(shingles), not O(shingles x permutations).
+Hashes are fixed functions of the text (no process-dependent seeds): same input, same signature.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from functools import lru_cache
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
-import polars as pl
 
 Tokenizer = Literal["auto", "word", "char"]
 
-_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
-# Characters NFKC changes in practice: full/half-width forms, ideographic space, ligatures, nbsp, odd spaces.
-_COMPAT = r"[\x{a0}\x{2000}-\x{200b}\x{2160}-\x{217f}\x{3000}\x{fb00}-\x{fb4f}\x{ff00}-\x{ffef}]"
 _SEED = 0x1F2E3D4C
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -46,53 +49,131 @@ def fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def normalize(texts: pl.Series, tokenizer: Tokenizer = "auto") -> pl.Series:
-    """Lower-cased text, NFKC where it matters, every run of punctuation, symbols and spaces turned into
-    one space, and (``auto``) a space around each Han/Kana character, (``char``) around every character."""
-    texts = texts.cast(pl.String).fill_null("")
-    compat = texts.str.contains(_COMPAT)
-    if compat.any():
-        rows = compat.arg_true()
-        texts = texts.scatter(rows, texts.gather(rows).str.normalize("NFKC"))
-    if tokenizer == "char":
-        texts = texts.str.replace_all(r"(\S)", " $1 ")
-    elif tokenizer == "auto":
-        cjk = texts.str.contains(f"[{_CJK}]")
-        if cjk.any():
-            rows = cjk.arg_true()
-            texts = texts.scatter(rows, texts.gather(rows).str.replace_all(f"([{_CJK}])", " $1 "))
-    return texts.str.to_lowercase().str.replace_all(r"[\p{P}\p{S}\s]+", " ").str.strip_chars(" ")
+def prepare(texts: Iterable[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """``(codepoints, bounds)``: the lower-cased texts as one uint32 array of code points and where each
+    text starts in it (plus the end). Texts holding characters that NFKC folds into letters or digits
+    (full-width forms, ligatures, ...) are NFKC-normalised first; other folds only touch separators."""
+    texts = [(t or "").lower() if not t or t.isascii() else t for t in texts]
+    cp, bounds = _codepoints([t if t.isascii() else t.lower() for t in texts])
+    fold = np.flatnonzero(_fold_table()[np.minimum(cp, 0xFFFF)])
+    if len(fold):
+        rows = np.unique(np.searchsorted(bounds, fold, side="right") - 1)
+        for r in rows.tolist():
+            texts[r] = unicodedata.normalize("NFKC", texts[r]).lower()
+        cp, bounds = _codepoints([t if t.isascii() else t.lower() for t in texts])
+    return cp, bounds
 
 
-def tokenize(texts: list[str | None] | pl.Series, tokenizer: Tokenizer = "auto") -> pl.Series:
-    """A list of normalised tokens per text (an empty list for a text without any)."""
+def _codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+    return np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32), bounds
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> np.ndarray:
+    """BMP code points that NFKC turns into letters or digits (not just punctuation or spaces)."""
+    table = np.zeros(0x10000, dtype=bool)
+    for c in range(0xA0, 0x10000):
+        if unicodedata.decomposition(chr(c)).startswith("<"):  # a compatibility decomposition
+            table[c] = any(ch.isalnum() for ch in unicodedata.normalize("NFKC", chr(c)))
+    return table
+
+
+# Character classes: a letter of a space-delimited word, a separator (space, punctuation, symbol,
+# control), a character that is a token on its own (scripts written without spaces).
+WORD, SEPARATOR, ALONE = 0, 1, 2
+_ALONE_RANGES = (
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
+)
+
+
+@lru_cache(maxsize=1)
+def _class_table() -> np.ndarray:
+    """Class of every BMP code point (Thai, Lao, Myanmar, Khmer, Han, Kana: alone)."""
+    table = np.array(
+        [SEPARATOR if unicodedata.category(chr(c))[0] in "PSZC" else WORD for c in range(0x10000)], dtype=np.uint8
+    )
+    for lo, hi in _ALONE_RANGES:
+        table[lo : hi + 1] = ALONE
+    return table
+
+
+def classes(codepoints: np.ndarray) -> np.ndarray:
+    out = _class_table()[np.minimum(codepoints, 0xFFFF)]
+    high = np.flatnonzero(codepoints > 0xFFFF)
+    if len(high):  # CJK extensions B and later stand alone; emoji and pictographs separate
+        c = codepoints[high]
+        out[high] = np.where(c >= 0x20000, ALONE, np.where((c >= 0x1F000) & (c < 0x1FB00), SEPARATOR, WORD))
+    return out
+
+
+def token_hashes(
+    texts: Iterable[str | None], tokenizer: Tokenizer = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(hashes, offsets)``: every token's 64-bit hash, flat in text order, and each text's start.
+
+    Works on the UTF-8 bytes of the whole batch at once: decode to code points, classify them, cut
+    tokens at separators and around characters that stand alone, hash each token's code points.
+    """
     if tokenizer not in ("auto", "word", "char"):
         raise ValueError(f"tokenizer must be auto, word or char, not {tokenizer!r}")
-    series = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
-    normal = normalize(series, tokenizer)
-    return normal.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    cp, bounds = prepare(texts)
+    cls = classes(cp)
+    if tokenizer == "word":
+        cls[cls == ALONE] = WORD
+    elif tokenizer == "char":
+        cls[cls == WORD] = ALONE
+    # A token starts at a kept character after a separator, at a character that stands alone, after
+    # one, and at the start of every text.
+    prev = np.empty_like(cls)
+    prev[0:1] = SEPARATOR
+    prev[1:] = cls[:-1]
+    prev[bounds[:-1][bounds[:-1] < len(prev)]] = SEPARATOR
+    keep = cls != SEPARATOR
+    start = keep & ((prev != WORD) | (cls == ALONE))
+    kept = np.flatnonzero(keep)
+    starts = start[kept]
+    first = np.flatnonzero(starts)  # where each token starts among the kept characters
+    lengths = np.diff(np.searchsorted(kept[first], bounds))  # tokens per text
+    if not len(kept):
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(bounds), dtype=np.int64)
+    token = np.cumsum(starts) - 1
+    position = np.arange(len(kept)) - first[token]
+    powers = _powers(int(position.max()) + 1)
+    with np.errstate(over="ignore"):
+        terms = (cp[kept].astype(np.uint64) + np.uint64(_SEED)) * powers[position]
+        hashes = fmix64(np.add.reduceat(terms, first) + np.diff(np.r_[first, len(kept)]).astype(np.uint64))
+    return hashes, np.searchsorted(kept[first], bounds)
 
 
-def token_hashes(texts: list[str | None] | pl.Series, tokenizer: Tokenizer = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """``(hashes, offsets)``: every token's 64-bit hash, flat, and each text's start in that array."""
-    series = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
-    if tokenizer not in ("auto", "word", "char"):
-        raise ValueError(f"tokenizer must be auto, word or char, not {tokenizer!r}")
-    normal = normalize(series, tokenizer)
-    flat = normal.str.split(" ").explode()
-    hashes = flat.hash(seed=_SEED).to_numpy()
-    lengths = (normal.str.count_matches(" ", literal=True) + 1).to_numpy().astype(np.int64)
-    empty = (normal == "").to_numpy()
-    if empty.any():  # an empty text splits into one empty token: drop it
-        hashes = hashes[(flat != "").to_numpy()]
-        lengths[empty] = 0
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return hashes, offsets
+def _powers(n: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.cumprod(np.r_[np.uint64(1), np.full(n - 1, _MULT, dtype=np.uint64)], dtype=np.uint64)
+
+
+def tokenize(texts: Iterable[str | None], tokenizer: Tokenizer = "auto") -> list[list[str]]:
+    """The tokens each text is shingled from (for inspection and tests; hashing never builds them)."""
+    cp, bounds = prepare(texts)
+    cls = classes(cp).tolist()
+    chars = cp.tobytes().decode("utf-32-le")
+    out = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        toks, prev = [], SEPARATOR
+        for ch, c in zip(chars[lo:hi], cls[lo:hi]):
+            c = WORD if (tokenizer == "word" and c == ALONE) else ALONE if (tokenizer == "char" and c == WORD) else c
+            if c == ALONE or (c == WORD and prev != WORD):
+                toks.append(ch)
+            elif c == WORD:
+                toks[-1] += ch
+            prev = c
+        out.append(toks)
+    return out
 
 
 def shingle_hashes(
-    texts: list[str | None] | pl.Series, ngram: int = 5, tokenizer: Tokenizer = "auto"
+    texts: Sequence[str | None], ngram: int = 5, tokenizer: Tokenizer = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(hashes, doc)``: the 64-bit hash of every ``ngram``-token shingle and the text it belongs to.
 
@@ -129,7 +210,7 @@ def shingle_hashes(
 
 
 def minhash_signatures(
-    texts: list[str | None] | pl.Series, num_perm: int = 128, ngram: int = 5, tokenizer: Tokenizer = "auto"
+    texts: Sequence[str | None], num_perm: int = 128, ngram: int = 5, tokenizer: Tokenizer = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(signatures, shingles)``: a ``(len(texts), num_perm)`` uint32 array and each text's shingle count.
 
@@ -152,14 +233,26 @@ def _densify(sig: np.ndarray, nonempty_docs: np.ndarray) -> None:
     """Optimal densification: an empty bin ``j`` copies the first originally non-empty bin in a fixed
     pseudo-random probe sequence of ``j`` (the same for every document, so equal documents stay equal)."""
     k = sig.shape[1]
-    empty = sig == EMPTY
-    rows, cols = np.nonzero(empty & nonempty_docs[:, None])
+    flat = sig.ravel()
+    empty = flat == EMPTY
+    holes = np.flatnonzero(empty.reshape(sig.shape) & nonempty_docs[:, None])
+    base, cols = holes - holes % k, holes % k
+    probes = _probe_table(k)
     attempt = 0
+    while len(holes):
+        probe = base + (probes[attempt, cols] if attempt < len(probes) else _probe(cols, attempt, k))
+        ok = ~empty[probe]
+        flat[holes[ok]] = flat[probe[ok]]
+        holes, base, cols = holes[~ok], base[~ok], cols[~ok]
+        attempt += 1
+
+
+def _probe(cols: np.ndarray, attempt: int, k: int) -> np.ndarray:
     with np.errstate(over="ignore"):
-        while len(rows):
-            attempt += 1
-            key = fmix64(cols.astype(np.uint64) * np.uint64(0x100000001B3) + np.uint64(attempt) * _MULT)
-            probe = (key % np.uint64(k)).astype(np.int64)
-            ok = ~empty[rows, probe]
-            sig[rows[ok], cols[ok]] = sig[rows[ok], probe[ok]]
-            rows, cols = rows[~ok], cols[~ok]
+        key = fmix64(cols.astype(np.uint64) * np.uint64(0x100000001B3) + np.uint64(attempt + 1) * _MULT)
+    return (key % np.uint64(k)).astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def _probe_table(k: int, attempts: int = 64) -> np.ndarray:
+    return np.stack([_probe(np.arange(k), a, k) for a in range(attempts)])
