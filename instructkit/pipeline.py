@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from instructkit.errors import InputError, RecipeError, RunError
 from instructkit.executors import make_executor
-from instructkit.io.readers import Bad, Record, describe_inputs, iter_items, resolve_input, to_table, validate
+from instructkit.io.readers import Bad, RawLine, Record, describe_inputs, iter_items, resolve_input, to_table, validate
 from instructkit.io.writers import conform, unify_schema, write_json, write_parquet, write_shards
 from instructkit.recipe import Recipe, SECTIONS, label_steps, load_recipe
 from instructkit.stats import StepStats, merge, reason_code
@@ -167,6 +167,7 @@ class _Context:
 
     stages: list[Stage]
     text_field: str
+    fmt: str
     work: Path
     ready: set[str] = field(default_factory=set)
 
@@ -218,9 +219,9 @@ class _Run:
         else:
             write_json(manifest, manifest_path)
 
-        ctx = _Context(self.stages, self.recipe.input["text_field"], self.work)
+        ctx = _Context(self.stages, self.recipe.input["text_field"], self.recipe.input["format"], self.work)
         part_stats: list[dict[str, StepStats]] = []
-        read_counts = Counter()
+        read_counts = self.read_counts = Counter()
         with make_executor(self.recipe.executor["type"], workers=self.workers, context=ctx) as executor:
             n_parts = 0
             for stage in self.stages:
@@ -243,31 +244,30 @@ class _Run:
 
     # -- stage 0 input ---------------------------------------------------------------------------------
     def _read_tasks(self, files: list[Path] | str, read_counts: Counter) -> Iterator[tuple]:
+        """Cut the input into parts. Plain-text JSONL travels as raw lines, parsed in the workers."""
         cfg = self.recipe.input
-        items = validate(iter_items(files, hf_split=cfg["split"]), text_field=cfg["text_field"], fmt=cfg["format"])
+        items = iter_items(files, hf_split=cfg["split"])
+        if cfg["format"] != "text":  # conversions may span records (OASST trees): done here, in order
+            items = validate(items, text_field=cfg["text_field"], fmt=cfg["format"])
         batch_size, batch_bytes = self.recipe.executor["batch_size"], self.recipe.executor["batch_bytes"]
-        part, records, bads, size = 0, [], [], 0
+        part, chunk, size = 0, [], 0
         for item in items:
-            if isinstance(item, Bad):
-                if self.strict:
-                    raise InputError(item.reason.split(":", 1)[1] + "  (--strict stops at the first bad record)")
-                read_counts["unreadable"] += 1
-                bads.append(item)
-                continue
-            read_counts["read"] += 1
-            records.append(item.data)
-            text = item.data.get(cfg["text_field"])
-            size += len(text) if isinstance(text, str) else 256
-            if len(records) >= batch_size or size >= batch_bytes:
-                yield self._task0(part, records, bads)
-                part, records, bads, size = part + 1, [], [], 0
-        if records or bads or part == 0:
-            yield self._task0(part, records, bads)
+            if self.strict:
+                checked = next(validate([item], text_field=cfg["text_field"])) if cfg["format"] == "text" else item
+                if isinstance(checked, Bad):
+                    raise InputError(checked.reason.split(":", 1)[1] + "  (--strict stops at the first bad record)")
+            chunk.append(item)
+            size += _size(item, cfg["text_field"])
+            if len(chunk) >= batch_size or size >= batch_bytes:
+                yield self._task0(part, chunk)
+                part, chunk, size = part + 1, [], 0
+        if chunk or part == 0:
+            yield self._task0(part, chunk)
 
-    def _task0(self, part: int, records: list[dict], bads: list[Bad]) -> tuple:
+    def _task0(self, part: int, chunk: list) -> tuple:
         if self._done(0, part):
             return (0, part, "done", None)
-        return (0, part, (records, bads), None)
+        return (0, part, chunk, None)
 
     def _done(self, stage: int, part: int) -> bool:
         return self.resume and (self.work / f"s{stage}" / f"p{part:05d}.done.json").exists()
@@ -278,8 +278,9 @@ class _Run:
         bar = _progress(desc, self.progress)
         results = []
         try:
-            for res in executor.map(_run_part, self._skip_done(tasks, stage.index)):
+            for res in _guard(executor.map(_run_part, self._skip_done(tasks, stage.index))):
                 results.append({k: StepStats.from_dict(k, v) for k, v in res["steps"].items()})
+                self.read_counts.update(res.get("read", {}))
                 bar.update(res["records_in"])
         finally:
             bar.close()
@@ -399,6 +400,16 @@ class _AlreadyDone(Exception):
     pass
 
 
+def _guard(results: Iterator[Any]) -> Iterator[Any]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        yield from results
+    except BrokenProcessPool as exc:
+        raise RunError("a worker process died (out of memory, killed, or could not start). In a Python script, "
+                       "call Pipeline.run() under `if __name__ == \"__main__\":`, or pass workers=1") from exc
+
+
 # -- the worker side -----------------------------------------------------------------------------------
 def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
     """Run one stage over one part; writes the part's files, the ``done`` marker last."""
@@ -411,15 +422,21 @@ def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
 
     stats: dict[str, StepStats] = {}
     rejected: list[pa.Table] = []
+    read = Counter()
     if stage_index == 0:
-        records, bads = payload
+        records, bads = [], []
+        items = validate(payload, text_field=ctx.text_field) if ctx.fmt == "text" else payload
+        for item in items:
+            (bads if isinstance(item, Bad) else records).append(item if isinstance(item, Bad) else item.data)
+        read.update(read=len(records), unreadable=len(bads))
         batch = to_table(records) if records else pa.table({})
+        del records
         if bads:
             rejected.append(_read_rejects(bads))
     else:
         batch = pq.read_table(ctx.work / f"s{stage_index - 1}" / f"p{part:05d}.parquet")
         batch = _apply_decisions(stage.applies, batch, decisions or {}, stats, rejected)
-    records_in = batch.num_rows + (len(payload[1]) if stage_index == 0 else 0)
+    records_in = batch.num_rows + read["unreadable"]
 
     for label, step in stage.steps:
         batch = _apply_step(ctx, label, step, batch, part, stats, rejected)
@@ -438,7 +455,7 @@ def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
     write_parquet(batch, folder / f"p{part:05d}.parquet")
     if rejected:
         write_parquet(_concat(rejected), folder / f"p{part:05d}.rejected.parquet")
-    result = {"records_in": records_in, "steps": {k: v.to_dict() for k, v in stats.items()}}
+    result = {"records_in": records_in, "read": dict(read), "steps": {k: v.to_dict() for k, v in stats.items()}}
     write_json(result, done)
     return result
 
@@ -501,6 +518,15 @@ def _apply_decisions(label: str | None, batch: pa.Table, drops: dict[int, str], 
     s.records_out = batch.num_rows
     stats[label] = s
     return batch
+
+
+def _size(item: Any, text_field: str) -> int:
+    if isinstance(item, RawLine):
+        return len(item.raw)
+    if isinstance(item, Record):
+        text = item.data.get(text_field)
+        return len(text) if isinstance(text, str) else 256
+    return 256
 
 
 def _read_rejects(bads: list[Bad]) -> pa.Table:

@@ -44,6 +44,15 @@ class Bad:
     raw: str | None = None
 
 
+@dataclass
+class RawLine:
+    """A JSONL line not parsed yet (parsing happens where the records are processed)."""
+
+    raw: bytes
+    file: str
+    line: int
+
+
 Item = Record | Bad
 
 
@@ -98,8 +107,8 @@ def describe_inputs(files: list[Path] | str) -> list[dict[str, Any]]:
 
 
 # -- reading ------------------------------------------------------------------------------------------
-def iter_items(files: list[Path] | str, *, hf_split: str = "train") -> Iterator[Item]:
-    """Every record of every file, in order; unreadable ones as ``Bad``."""
+def iter_items(files: list[Path] | str, *, hf_split: str = "train") -> Iterator[Item | RawLine]:
+    """Every record of every file, in order; unreadable ones as ``Bad``; JSONL lines still raw."""
     if isinstance(files, str):
         yield from _read_hf(files, hf_split)
         return
@@ -136,7 +145,8 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
-def _read_jsonl(path: Path, name: str) -> Iterator[Item]:
+def _read_jsonl(path: Path, name: str) -> Iterator[Item | RawLine]:
+    """Raw lines of a JSONL file; ``parse_line`` turns them into records (in the workers, in parallel)."""
     line_no = 0
     try:
         with _open_binary(path) as fh:
@@ -144,28 +154,28 @@ def _read_jsonl(path: Path, name: str) -> Iterator[Item]:
                 if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
                 raw = raw.rstrip(b"\r\n")
-                if not raw.strip():
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield Bad(f"invalid_utf8:{name} line {line_no}: byte {exc.start} is not UTF-8; re-encode the "
-                              "file as UTF-8", name, line_no, raw.decode("utf-8", "backslashreplace"))
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield Bad(f"invalid_json:{name} line {line_no}, column {exc.colno}: {exc.msg}", name, line_no,
-                              line)
-                    continue
-                if not isinstance(data, dict):
-                    yield Bad(f"not_an_object:{name} line {line_no}: a JSON {type(data).__name__} where a JSON "
-                              "object {...} was expected", name, line_no, line)
-                    continue
-                yield Record(data, name, line_no)
+                if raw.strip():
+                    yield RawLine(raw, name, line_no)
     except (EOFError, OSError, ValueError) as exc:
         # Truncated gzip/zstd stream or unreadable file: the records read so far stand.
         yield Bad(f"unreadable_file:{name} after line {line_no}: {type(exc).__name__}: {exc}", name, line_no + 1)
+
+
+def parse_line(item: RawLine) -> Item:
+    name, line_no, raw = item.file, item.line, item.raw
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Bad(f"invalid_utf8:{name} line {line_no}: byte {exc.start} is not UTF-8; re-encode the "
+                   "file as UTF-8", name, line_no, raw.decode("utf-8", "backslashreplace"))
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Bad(f"invalid_json:{name} line {line_no}, column {exc.colno}: {exc.msg}", name, line_no, line)
+    if not isinstance(data, dict):
+        return Bad(f"not_an_object:{name} line {line_no}: a JSON {type(data).__name__} where a JSON "
+                   "object {...} was expected", name, line_no, line)
+    return Record(data, name, line_no)
 
 
 def _read_parquet(path: Path, name: str) -> Iterator[Item]:
@@ -210,8 +220,9 @@ def _read_hf(name: str, split: str) -> Iterator[Item]:
 
 
 # -- records -> validated records ------------------------------------------------------------------
-def validate(items: Iterable[Item], *, text_field: str, fmt: str = "text") -> Iterator[Item]:
-    """Check the text field (plain text input) or convert instruction formats; assign stable ids."""
+def validate(items: Iterable[Item | RawLine], *, text_field: str, fmt: str = "text") -> Iterator[Item]:
+    """Parse raw lines, check the text field (plain text) or convert instruction formats; assign stable ids."""
+    items = (parse_line(i) if isinstance(i, RawLine) else i for i in items)
     if fmt != "text":
         items = _convert_format(items, fmt)
     for item in items:

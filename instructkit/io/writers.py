@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 COMPRESSION = "zstd"
+ROW_GROUP = 2048
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -86,21 +87,22 @@ def write_shards(parts: Iterable[Path], directory: Path, prefix: str, *, max_row
     writer: pq.ParquetWriter | None = None
     rows_in_shard = 0
     for part in parts:
-        table = conform(pq.read_table(part), schema)
-        offset = 0
-        while offset < table.num_rows:
-            if writer is None:
-                path = directory / f"{prefix}-{len(written):05d}.parquet.tmp"
-                written.append(path)
-                writer = pq.ParquetWriter(path, schema, compression=COMPRESSION)
-                rows_in_shard = 0
-            take = min(max_rows - rows_in_shard, table.num_rows - offset)
-            writer.write_table(table.slice(offset, take))
-            offset += take
-            rows_in_shard += take
-            if rows_in_shard >= max_rows:
-                writer.close()
-                writer = None
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=2048):
+            table = conform(pa.Table.from_batches([batch]), schema)
+            offset = 0
+            while offset < table.num_rows:
+                if writer is None:
+                    path = directory / f"{prefix}-{len(written):05d}.parquet.tmp"
+                    written.append(path)
+                    writer = pq.ParquetWriter(path, schema, compression=COMPRESSION)
+                    rows_in_shard = 0
+                take = min(max_rows - rows_in_shard, table.num_rows - offset)
+                writer.write_table(table.slice(offset, take), row_group_size=ROW_GROUP)
+                offset += take
+                rows_in_shard += take
+                if rows_in_shard >= max_rows:
+                    writer.close()
+                    writer = None
     if writer is not None:
         writer.close()
     names = []
