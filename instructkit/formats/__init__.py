@@ -18,14 +18,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from instructkit.errors import InputError
 from instructkit.formats import alpaca, dolly, messages, oasst, sharegpt
 from instructkit.formats.common import ROLES, check_messages
 
-__all__ = ["FORMATS", "ROLES", "check_messages", "convert", "convert_stream", "detect_format", "export"]
+__all__ = ["FORMATS", "ROLES", "UnknownFormat", "check_messages", "convert", "convert_stream", "detect_format",
+           "export"]
 
 _MODULES = {"alpaca": alpaca, "sharegpt": sharegpt, "messages": messages, "dolly": dolly, "oasst": oasst}
 FORMATS = tuple(_MODULES)
 """Formats that import to and export from the canonical record (``auto`` detects one of them)."""
+
+
+class UnknownFormat(InputError, ValueError):
+    """``input.format: auto`` found no instruction format in the first records."""
 
 
 def _module(fmt: str):
@@ -66,7 +72,7 @@ def export(record: dict[str, Any], fmt: str) -> dict[str, Any]:
 
 
 def detect_format(sample: list[dict[str, Any]]) -> str:
-    """The instruction format most records of ``sample`` have (``ValueError`` if none fits)."""
+    """The instruction format most records of ``sample`` have (``UnknownFormat``, a ``ValueError``, if none)."""
     votes: dict[str, int] = {}
     for record in sample:
         fmt = _detect_one(record)
@@ -74,7 +80,7 @@ def detect_format(sample: list[dict[str, Any]]) -> str:
             votes[fmt] = votes.get(fmt, 0) + 1
     if not votes:
         keys = sorted({k for r in sample[:5] for k in r})
-        raise ValueError(
+        raise UnknownFormat(
             "input.format auto: the records match no instruction format (alpaca: instruction/input/output, "
             "sharegpt: conversations, messages: messages, dolly: instruction/context/response, "
             f"oasst: message trees); the first records have fields {', '.join(keys) or '(none)'}"

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from instructkit.formats.turns import check_role, is_messages_type
 from instructkit.steps.base import Filter, set_column
-from instructkit.text import normalize_for_hash, tokens
+from instructkit.text import is_cjk_text, normalize_for_hash, tokens
 
 # Refusals and assistant boilerplate, matched on the normalised text (lower case, no punctuation).
 REFUSALS = (
@@ -241,8 +241,11 @@ class LanguageMismatch(Filter):
         self.allow = allow
 
     def setup(self) -> None:
-        from instructkit.steps.language import LanguageId
-
+        try:
+            from instructkit.steps.language import LanguageId
+        except ImportError:  # the language_id step is optional here: fall back to py3langid alone
+            self._lid = _Py3LangId()
+            return
         self._lid = LanguageId(backend="py3langid")
         self._lid.setup()
 
@@ -273,3 +276,16 @@ class LanguageMismatch(Filter):
             mismatch = "und" not in (p, r) and p != r and pair not in allow
             reasons.append(f"language_mismatch:{pair}" if mismatch else None)
         return reasons
+
+
+class _Py3LangId:
+    def __init__(self) -> None:
+        import py3langid.langid as pl
+
+        self._model = pl.LanguageIdentifier.from_model_file(pl.MODEL_FILE, norm_probs=True)
+
+    def detect(self, text: str) -> tuple[str, float]:
+        if is_cjk_text(text, 0.5):
+            return ("ja" if re.search("[\u3040-\u30ff]", text) else "zh"), 1.0
+        lang, p = self._model.classify(text)
+        return lang, float(p)
