@@ -35,3 +35,10 @@ def yaml_example(cls: type) -> str | None:
     """The fenced YAML example of a step's docstring."""
     match = re.search(r"```yaml\n(.*?)```", inspect.getdoc(cls) or "", re.S)
     return match.group(1) if match else None
+
+
+if __name__ == "__main__":  # python -m instructkit.docs: refresh the README's step reference
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme.write_text(replace_reference(readme.read_text(encoding="utf-8")), encoding="utf-8")
