@@ -1,8 +1,9 @@
-"""Disk-backed hash partitions: append ``(key, value)`` pairs, read them back one sorted shard at a time.
+"""Disk-backed hash partitions: append rows of uint64 columns, read them back one sorted shard at a time.
 
-Keys are spread over ``shards`` files by their top bits, so each shard holds about ``1/shards`` of the
-pairs and memory at read time is one shard, however large the input. Within a shard, pairs come back
-sorted by key and, for equal keys, in the order they were appended (the sort is stable).
+Rows are spread over ``shards`` files by the top bits of their first column (a hash), so each shard holds
+about ``1/shards`` of them and memory at read time is one shard, however large the input. Within a shard,
+rows come back sorted by their first ``key_width`` columns and, for equal keys, in the order they were
+appended (the sort is stable).
 """
 
 from __future__ import annotations
@@ -16,50 +17,62 @@ import numpy as np
 class ShardedSpill:
     default_shards = 64
 
-    def __init__(self, directory: Path, shards: int = default_shards, buffer_pairs: int = 1 << 20) -> None:
+    def __init__(
+        self, directory: Path, *, width: int = 2, key_width: int = 1, shards: int = default_shards,
+        buffer_rows: int = 1 << 20,
+    ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.shards = shards
-        self.buffer_pairs = buffer_pairs
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending_pairs = 0
-        self.pairs = 0
+        self.width, self.key_width, self.shards, self.buffer_rows = width, key_width, shards, buffer_rows
+        self._pending: list[np.ndarray] = []
+        self._pending_rows = 0
+        self.rows = 0
 
     def _path(self, shard: int) -> Path:
         return self.directory / f"shard-{shard:04d}.bin"
 
-    def append(self, keys: np.ndarray, values: np.ndarray) -> None:
-        self._pending.append((np.asarray(keys, dtype=np.uint64).ravel(), np.asarray(values, dtype=np.uint64).ravel()))
-        self._pending_pairs += len(self._pending[-1][0])
-        self.pairs += len(self._pending[-1][0])
-        if self._pending_pairs >= self.buffer_pairs:
+    def append(self, *columns: np.ndarray) -> None:
+        """Add rows given column by column (``width`` arrays of equal length)."""
+        if len(columns) != self.width:
+            raise ValueError(f"expected {self.width} columns")
+        block = np.stack([np.asarray(c, dtype=np.uint64).ravel() for c in columns], axis=1)
+        self._pending.append(block)
+        self._pending_rows += len(block)
+        self.rows += len(block)
+        if self._pending_rows >= self.buffer_rows:
             self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
-        keys = np.concatenate([k for k, _ in self._pending])
-        values = np.concatenate([v for _, v in self._pending])
-        self._pending, self._pending_pairs = [], 0
-        shard = (keys >> np.uint64(32)) * np.uint64(self.shards) >> np.uint64(32)
+        rows = np.concatenate(self._pending)
+        self._pending, self._pending_rows = [], 0
+        shard = ((rows[:, 0] >> np.uint64(32)) * np.uint64(self.shards)) >> np.uint64(32)
         order = np.argsort(shard, kind="stable")
-        pairs = np.empty((len(keys), 2), dtype=np.uint64)
-        pairs[:, 0], pairs[:, 1] = keys[order], values[order]
+        rows = rows[order]
         bounds = np.searchsorted(shard[order], np.arange(self.shards + 1))
         for s in range(self.shards):
-            lo, hi = bounds[s], bounds[s + 1]
-            if hi > lo:
+            if bounds[s + 1] > bounds[s]:
                 with open(self._path(s), "ab") as f:
-                    pairs[lo:hi].tofile(f)
+                    rows[bounds[s] : bounds[s + 1]].tofile(f)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``(keys, values)`` of each non-empty shard, sorted by key (stable)."""
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Each non-empty shard as a ``(rows, width)`` array sorted by its key columns (stable)."""
         self.flush()
         for s in range(self.shards):
             path = self._path(s)
-            if not path.exists():
-                continue
-            pairs = np.fromfile(path, dtype=np.uint64).reshape(-1, 2)
-            order = np.argsort(pairs[:, 0], kind="stable")
-            yield pairs[order, 0], pairs[order, 1]
-            del pairs, order
+            if path.exists():
+                rows = np.fromfile(path, dtype=np.uint64).reshape(-1, self.width)
+                keys = [rows[:, c] for c in reversed(range(self.key_width))]
+                yield rows[np.lexsort(keys) if self.key_width > 1 else np.argsort(keys[0], kind="stable")]
+
+
+def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted ``(rows, k)`` keys: ``(head, member)`` positions pairing every row that repeats an
+    earlier row's key with the first row of its run."""
+    keys = keys.reshape(len(keys), -1)
+    same = np.all(keys[1:] == keys[:-1], axis=1)
+    member = np.flatnonzero(same) + 1
+    starts = np.flatnonzero(np.r_[True, ~same])
+    head = starts[np.searchsorted(starts, member, side="right") - 1]
+    return head, member

@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from instructkit.dedup.hashing import minhash_signatures
 from instructkit.dedup.lsh import band_keys, optimal_bands
-from instructkit.dedup.spill import ShardedSpill
+from instructkit.dedup.ids import IdLog, batch_ids
+from instructkit.dedup.spill import ShardedSpill, runs
 from instructkit.dedup.unionfind import components
 from instructkit.steps.base import Decisions, GlobalStep
 
@@ -81,8 +82,7 @@ class MinHashDedup(GlobalStep):
     def index(self, batch: pa.Table) -> dict[str, Any]:
         sig, shingles = minhash_signatures(self.texts(batch), self.num_perm, self.ngram, self.tokenizer)
         bands, rows = self.banding()
-        ids = batch.column("id").cast(pa.string()).combine_chunks() if "id" in batch.column_names else None
-        return {"ids": ids, "sig": sig, "keys": band_keys(sig, bands, rows), "live": shingles > 0}
+        return {"ids": batch_ids(batch), "sig": sig, "keys": band_keys(sig, bands, rows), "live": shingles > 0}
 
     # -- once ---------------------------------------------------------------------------------------
     def fit(self, indexes: Iterable[tuple[int, Any]], scratch: Path) -> Decisions:
@@ -90,54 +90,46 @@ class MinHashDedup(GlobalStep):
         scratch = Path(tempfile.mkdtemp(prefix="minhash-", dir=scratch))
         bands, _ = self.banding()
         spill = ShardedSpill(scratch / "buckets")
-        starts: list[tuple[int, int]] = []  # (part, first global record number)
-        total = 0
-        id_path, sig_path = scratch / "ids.arrow", scratch / "signatures.u32"
-        with open(sig_path, "wb") as sig_file, pa.OSFile(str(id_path), "wb") as sink:
-            with pa.ipc.new_stream(sink, pa.schema([("id", pa.string())])) as ids_out:
-                for part, idx in indexes:
-                    n = len(idx["sig"])
-                    starts.append((part, total))
-                    idx["sig"].tofile(sig_file)
-                    docs = np.arange(total, total + n, dtype=np.uint64)
-                    live = idx["live"]
-                    spill.append(idx["keys"][live], np.repeat(docs[live], bands))
-                    ids = idx["ids"] if idx["ids"] is not None else pa.array([f"{part}:{r}" for r in range(n)])
-                    ids_out.write_batch(pa.record_batch([ids], names=["id"]))
-                    total += n
-        if total == 0:
+        log = IdLog(scratch / "ids.arrow")
+        sig_path = scratch / "signatures.u32"
+        with open(sig_path, "wb") as sig_file:
+            for part, idx in indexes:
+                if idx is None:  # an empty part
+                    log.add(part, [], 0)
+                    continue
+                first = log.add(part, idx["ids"], len(idx["sig"]))
+                idx["sig"].tofile(sig_file)
+                live = np.flatnonzero(idx["live"])
+                spill.append(idx["keys"][live], np.repeat(first + live, bands))
+        if log.total == 0:
             return {}
-        sig = np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(total, self.num_perm))
+        sig = np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(log.total, self.num_perm))
         a, b = self._pairs(spill, sig)
-        self.count("candidate_pairs", int(self._candidates))
         del sig
         nodes = np.unique(np.concatenate([a, b]))
         labels = nodes[components(len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))]
-        dropped = nodes[labels != nodes]
-        kept_of = labels[labels != nodes]
-        roots, sizes = np.unique(labels, return_counts=True)
-        self._count_clusters(sizes)
-        self.count("near_duplicates", len(dropped))
-        return self._decisions(id_path, starts, total, dropped, kept_of)
+        dup = labels != nodes
+        self._count_clusters(np.unique(labels, return_counts=True)[1])
+        self.count("near_duplicates", int(dup.sum()))
+        return log.decisions(nodes[dup], labels[dup], "near_duplicate_of")
 
     def _pairs(self, spill: ShardedSpill, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Verified candidate pairs ``(a, b)``, ``a < b`` record numbers, unique."""
-        self._candidates = 0
         found: list[np.ndarray] = []
-        for keys, docs in spill:
-            docs = docs.astype(np.int64)
-            same = np.flatnonzero(keys[1:] == keys[:-1]) + 1  # positions continuing a bucket
-            if not len(same):
+        candidates = 0
+        for rows in spill:
+            head, member = runs(rows[:, 0])
+            if not len(member):
                 continue
-            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-            head = docs[starts[np.searchsorted(starts, same, side="right") - 1]]
+            docs = rows[:, 1]
             # Each member meets its bucket's first record and the record before it.
-            a = np.concatenate([head, docs[same - 1]])
-            b = np.concatenate([docs[same], docs[same]])
-            pair = np.unique((a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64))
+            a = np.concatenate([docs[head], docs[member - 1]])
+            b = np.concatenate([docs[member], docs[member]])
+            pair = np.unique((a << np.uint64(32)) | b)
             pair = pair[(pair >> np.uint64(32)) != (pair & np.uint64(0xFFFFFFFF))]
-            self._candidates += len(pair)
+            candidates += len(pair)
             found.append(self._verified(pair, sig))
+        self.count("candidate_pairs", candidates)
         pairs = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
         return (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
@@ -159,27 +151,6 @@ class MinHashDedup(GlobalStep):
             n = int(np.count_nonzero((sizes >= lo) & (sizes <= (hi or sizes.max(initial=0)))))
             if n:
                 self.count(f"cluster_size_{lo}" if lo == hi else f"cluster_size_{lo}_{hi or 'plus'}", n)
-
-    @staticmethod
-    def _decisions(
-        id_path: Path, starts: list[tuple[int, int]], total: int, dropped: np.ndarray, kept_of: np.ndarray
-    ) -> Decisions:
-        firsts = np.array([s for _, s in starts] + [total], dtype=np.int64)
-        needed = np.unique(kept_of)
-        kept_ids: dict[int, str] = {}
-        with pa.memory_map(str(id_path)) as source:
-            for (_, first), batch in zip(starts, pa.ipc.open_stream(source)):
-                lo, hi = np.searchsorted(needed, [first, first + batch.num_rows])
-                if hi > lo:
-                    rows = needed[lo:hi]
-                    values = batch.column(0).take(pa.array(rows - first)).to_pylist()
-                    kept_ids.update(zip(rows.tolist(), values))
-        decisions: Decisions = {}
-        which = np.searchsorted(firsts, dropped, side="right") - 1
-        for doc, w, kept in zip(dropped.tolist(), which.tolist(), kept_of.tolist()):
-            part, first = starts[w]
-            decisions.setdefault(part, {})[doc - first] = f"near_duplicate_of:{kept_ids[kept]}"
-        return decisions
 
     def estimate(self, input_bytes: int, records: int | None = None) -> dict[str, Any]:
         """Estimated peak memory and scratch disk of ``fit`` for an input of this size."""
