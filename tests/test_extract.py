@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from instructkit.errors import RecipeError
 from instructkit.steps.extract import ExtractInstructions
 
 DATA = Path(__file__).parent / "data" / "instructions"
@@ -108,3 +109,28 @@ def test_one_document_becomes_many_records(docs):
     assert step.drain_metrics() == {"pairs_qa": 2, "pairs_headings": 7}
     empty = step.apply(table.slice(2))
     assert empty.num_rows == 0 and set(table.column_names) <= set(empty.column_names)
+
+
+def test_optional_generation_with_a_local_model(docs, tmp_path):
+    """Plumbing of self-instruct generation with a tiny, untrained local model (its questions are noise)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from instructkit import samples
+
+    tok = transformers.AutoTokenizer.from_pretrained(Path(samples.__file__).parent / "instructions" / "tokenizer")
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=len(tok), n_positions=256, n_embd=16, n_layer=1, n_head=2,
+                                     eos_token_id=tok.eos_token_id, bos_token_id=tok.eos_token_id)
+    transformers.GPT2LMHeadModel(config).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    step = ExtractInstructions(rules=["qa"], generate=True, model=str(tmp_path), max_new_tokens=4,
+                               max_response_chars=400)
+    text = docs["basic-defs.en.html"]["text"][:2000]
+    found = step.extract(text)
+    assert found and {rule for rule, _, _ in found} == {"generated"}
+    assert all(passage in text.replace("\xa0", " ") and len(passage.split()) >= 20 for _, _, passage in found)
+    assert step.drain_metrics()["pairs_generated"] >= len(found)
+    again = pickle.loads(pickle.dumps(step)).extract(text)
+    assert again == found  # greedy decoding: the same questions every run
+    with pytest.raises(RecipeError, match="generate: true needs model"):
+        ExtractInstructions.from_params({"generate": True})

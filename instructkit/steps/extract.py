@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from instructkit.steps.base import Mapper, set_column
 from instructkit.steps.templates import MESSAGES
-from instructkit.text import normalize_for_hash
+from instructkit.text import normalize_for_hash, tokens
 
 Rule = Literal["qa", "headings", "procedures", "definitions"]
 RULES: tuple[Rule, ...] = ("qa", "headings", "procedures", "definitions")
@@ -72,8 +72,9 @@ class ExtractInstructions(Mapper):
     Responses shorter than ``min_response_chars`` or longer than ``max_response_chars`` are skipped.
     Each output record keeps the document's fields and adds ``messages``, ``extraction`` (the rule) and
     ``source_id``; its ``id`` is ``<source id>-<n>``. Optional LLM generation (``generate: true``) asks a
-    local ``transformers`` text-generation ``model`` for one question per paragraph (self-instruct style);
-    it is off by default and needs the transformers extra.
+    local ``transformers`` causal LM (``model``: its directory) for one question per paragraph of 20
+    tokens or more, greedily (deterministic), and pairs it with the paragraph (self-instruct style); it
+    is off by default and needs the transformers extra.
 
     ```yaml
     - extract_instructions: {rules: [qa, headings, procedures, definitions], min_response_chars: 2}
@@ -125,7 +126,11 @@ class ExtractInstructions(Mapper):
                 seen.add(key)
                 out.append((rule, instruction, response))
         if self.generate:
-            out += [("generated", q, p) for q, p in self._generated(lines) if normalize_for_hash(q) not in seen]
+            for question, passage in self._generated(lines):
+                key = normalize_for_hash(question)
+                if key and key not in seen:
+                    seen.add(key)
+                    out.append(("generated", question, passage))
         return out
 
     def _qa(self, lines: list[str]) -> Iterator[tuple[str, str]]:
@@ -227,16 +232,18 @@ class ExtractInstructions(Mapper):
     # -- optional LLM generation ---------------------------------------------------------------------
     def setup(self) -> None:
         if self.generate:
-            from transformers import pipeline
+            from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
-            self._generator = pipeline("text-generation", model=self.model, model_kwargs={"local_files_only": True})
+            tokenizer = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(self.model, local_files_only=True)
+            self._generator = pipeline("text-generation", model=model, tokenizer=tokenizer)
 
     def _generated(self, lines: list[str]) -> Iterator[tuple[str, str]]:
         if "_generator" not in self.__dict__:
             self.setup()
         for para in _paragraphs(lines).split("\n\n"):
-            if not self.min_response_chars <= len(para) <= self.max_response_chars:
-                continue
+            if len(tokens(para)) < 20 or len(para) > self.max_response_chars:
+                continue  # too short to ask about, or too long to answer with
             prompt = f"Passage: {para}\n\nWrite one question that the passage answers.\nQuestion:"
             out = self._generator(prompt, max_new_tokens=self.max_new_tokens, do_sample=False,
                                   return_full_text=False)[0]["generated_text"]
