@@ -87,6 +87,37 @@ def steps(markdown: bool) -> None:
             click.echo(f"    {param}: {type_name(tp)}, {d}")
 
 
+@cli.command()
+@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--repo", "repo_id", required=True, metavar="ORG/NAME", help="Dataset repository on the Hub.")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+@click.option("--with-rejected", is_flag=True, help="Upload rejected/ too (default: counts only, in the card).")
+@click.option("--revision", metavar="BRANCH", help="Branch to push to (default: main).")
+@click.option("--message", metavar="TEXT", help="Commit message.")
+@click.option("--dry-run", is_flag=True, help="Show what would be uploaded, upload nothing.")
+def publish(output: Path, repo_id, private, with_rejected, revision, message, dry_run) -> None:
+    """Upload a curated OUTPUT directory with its data card to the Hugging Face Hub.
+
+    The token is read from HF_TOKEN or `huggingface-cli login`, never from the command line.
+    """
+    from instructkit import publish as pub
+
+    try:
+        plan = pub.plan(output, repo_id, with_rejected=with_rejected)
+        if dry_run:
+            click.echo(f"would upload to datasets/{repo_id}:")
+            for f in plan.files:
+                click.echo(f"  {f}")
+            return
+        url = pub.publish(output, repo_id, private=private, with_rejected=with_rejected, revision=revision,
+                          message=message)
+    except RecipeError as exc:
+        _fail(exc, 2)
+    except pub.PublishError as exc:
+        _fail(exc, 1)
+    click.echo(f"published {len(plan.files)} files to {url}")
+
+
 def _summary(cls) -> str:
     return (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ")
 
