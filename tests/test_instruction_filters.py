@@ -40,7 +40,7 @@ def by_id(convs: list[dict], cid: str) -> dict:
 def test_short_and_empty_responses(convs):
     records = [pair(c["turns"][0], c["turns"][1]) for c in convs if len(c["turns"]) == 2]
     reasons = run("short_response", records, min_tokens=2)
-    short = [r["messages"][1]["content"] for r, why in zip(records, reasons) if why]
+    short = [r["messages"][1]["content"] for r, why in zip(records, reasons, strict=False) if why]
     assert reasons.count("short_response") == len(short) and short
     assert all(len(s.split()) == 1 for s in short if s.isascii())
     assert run("short_response", [pair("What is a wavelength", "")]) == ["empty_response"]

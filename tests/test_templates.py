@@ -118,9 +118,8 @@ def test_sandbox_stops_what_the_static_check_cannot_see(labelled):
 
 
 def test_manual_instructions_recipe(tmp_path):
-    from conftest import REPO, run_cli
-
     import pyarrow.parquet as pq
+    from conftest import REPO, run_cli
 
     out = tmp_path / "out"
     proc = run_cli("curate", str(REPO / "recipes" / "manual-instructions.yaml"), "--output", str(out), check=True)

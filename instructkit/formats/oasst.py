@@ -80,7 +80,7 @@ def convert_stream(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]
         try:
             if len(roots) != 1:
                 raise ValueError(f"tree {tree_id}: {len(roots)} root prompts (expected 1)")
-            yield _conversation(roots[0], lambda n: kids.get(n.get("message_id"), []), tree_id)
+            yield _conversation(roots[0], lambda n, kids=kids: kids.get(n.get("message_id"), []), tree_id)
         except ValueError as exc:
             yield exc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Literal
 
 import pyarrow as pa
 
@@ -256,7 +256,7 @@ class ExtractInstructions(Mapper):
     def apply(self, batch: pa.Table) -> pa.Table:
         ids = batch.column("id").to_pylist() if "id" in batch.column_names else [None] * batch.num_rows
         take, messages, rules, new_ids, sources = [], [], [], [], []
-        for row, (text, doc_id) in enumerate(zip(self.texts(batch), ids)):
+        for row, (text, doc_id) in enumerate(zip(self.texts(batch), ids, strict=False)):
             if not isinstance(text, str):
                 continue
             doc_id = str(doc_id) if doc_id is not None else str(row)

@@ -48,7 +48,7 @@ def conversations(step: Filter, batch: pa.Table) -> list[list[dict[str, Any]]]:
 def exchanges(turns: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """``(prompt, response)`` pairs: each assistant turn with the user turn just before it."""
     out = []
-    for prev, turn in zip(turns, turns[1:]):
+    for prev, turn in zip(turns, turns[1:], strict=False):
         if prev.get("role") == "user" and turn.get("role") == "assistant":
             out.append((prev.get("content") or "", turn.get("content") or ""))
     return out
@@ -205,7 +205,7 @@ class UnbalancedTurns(Filter):
             return "no_assistant_turn"
         if roles[0] != "user":
             return "starts_with_assistant"
-        if any(a == b for a, b in zip(roles, roles[1:])):
+        if any(a == b for a, b in zip(roles, roles[1:], strict=False)):
             return "consecutive_turns"
         if roles[-1] == "user" and not self.allow_unanswered:
             return "unanswered_prompt"
@@ -271,7 +271,7 @@ class LanguageMismatch(Filter):
             batch = self.annotate(batch)
         allow = set(self.allow or ())
         reasons: list[str | None] = []
-        for p, r in zip(batch.column("prompt_language").to_pylist(), batch.column("response_language").to_pylist()):
+        for p, r in zip(batch.column("prompt_language").to_pylist(), batch.column("response_language").to_pylist(), strict=False):
             pair = f"{p}-{r}"
             mismatch = "und" not in (p, r) and p != r and pair not in allow
             reasons.append(f"language_mismatch:{pair}" if mismatch else None)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import random
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,7 +57,7 @@ def check_template(source: str, where: str = "template") -> None:
                          "Python internals); nothing was rendered")
 
 
-@lru_cache(maxsize=None)
+@cache
 def library(task: str) -> dict[str, Any]:
     """A task's templates from the library (``instructkit/templates/<task>.yaml``)."""
     path = LIBRARY / f"{task}.yaml"
@@ -181,9 +181,9 @@ class RenderTemplate(Mapper):
                 v.setdefault(name, None)
         langs = [self._language(r) for r in rows]
         rngs = [random.Random(f"{self.seed}\x00{_key(r)}") for r in rows]
-        picks = [rng.randrange(len(self._spec[lang]["instructions"])) for rng, lang in zip(rngs, langs)]
+        picks = [rng.randrange(len(self._spec[lang]["instructions"])) for rng, lang in zip(rngs, langs, strict=False)]
         messages, used = [], []
-        for i, (v, lang, rng, pick) in enumerate(zip(variables, langs, rngs, picks)):
+        for i, (v, lang, rng, pick) in enumerate(zip(variables, langs, rngs, picks, strict=False)):
             instruction = self._render(lang, f"instructions.{pick}", v)
             answer = self._render(lang, "response", v)
             label = [f"{self.task or 'recipe'}.{lang}.{pick}"]
