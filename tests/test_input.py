@@ -118,3 +118,14 @@ def test_strict_stops_at_first_bad_record_with_one_line(tmp_path, english):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: in.jsonl line 4: field 'text' is a int")
     assert not (tmp_path / "out").exists()
+
+
+def test_hf_source_goes_through_load_dataset(tmp_path, chinese):
+    # `hf:NAME` calls datasets.load_dataset(NAME); a local dataset folder exercises the same path offline.
+    folder = tmp_path / "zh-fortunes"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist([{"id": r["id"], "text": r["text"]} for r in chinese[:40]]),
+                   folder / "train-00000-of-00001.parquet")
+    result, kept, rejected = run(tmp_path, f"hf:{folder}")
+    assert [r["id"] for r in kept] == [r["id"] for r in chinese[:40]]
+    assert result.stats["inputs"] == [{"hf_dataset": str(folder)}]
