@@ -103,3 +103,13 @@ def test_filters_need_a_messages_column():
         run("prompt_echo", [{"text": "plain text"}])
     with pytest.raises(RecipeError, match="role 'bot'"):
         STEPS["refusal"].from_params({"role": "bot"})
+
+
+def test_language_per_turn(convs):
+    en, zh = by_id(convs, "en-science-3"), by_id(convs, "zh-science-3")
+    mixed = {"messages": [{"role": "user", "content": zh["turns"][0]}, {"role": "assistant", "content": zh["turns"][1]},
+                          {"role": "user", "content": en["turns"][0]}, {"role": "assistant", "content": en["turns"][1]}]}
+    step = STEPS["turn_language"].from_params({"keep": ["zh"]})
+    annotated = step.annotate(pa.Table.from_pylist([mixed, pair(*zh["turns"][:2])]))
+    assert annotated.column("turn_languages").to_pylist() == [["zh", "zh", "en", "en"], ["zh", "zh"]]
+    assert step.check(annotated) == ["turn_language_not_kept:en", None]

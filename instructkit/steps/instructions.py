@@ -214,31 +214,12 @@ class UnbalancedTurns(Filter):
         return None
 
 
-class LanguageMismatch(Filter):
-    """Drop exchanges whose reply is in another language than the prompt (``language_mismatch:en-zh``,
-    prompt language first). Annotates ``prompt_language`` and ``response_language`` (the user turns and
-    the assistant turns, each joined); a text under ``min_tokens`` tokens, or whose language score is
-    under ``min_score``, is too short or unclear to judge and is annotated ``und``. Translation data
-    legitimately mixes languages: list such pairs in ``allow``.
+class _LanguageRule(Filter):
+    """Shared language detection: ``und`` for texts under ``min_tokens`` tokens or under ``min_score``."""
 
-    ```yaml
-    - language_mismatch: {min_tokens: 3, min_score: 0.9, allow: ["en-zh", "zh-en"]}
-    ```
-    """
-
-    name = "language_mismatch"
     _unpicklable = ("_lid",)
-
-    def __init__(self, *, field: str | None = None, min_tokens: int = 3, min_score: float = 0.9,
-                 allow: list[str] | None = None) -> None:
-        if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be within 0..1, got {min_score}")
-        if allow is not None and not all(re.fullmatch(r"[a-z]{2,3}-[a-z]{2,3}", a) for a in allow):
-            raise ValueError(f"allow lists language pairs like 'en-zh', got {allow}")
-        self.field = field
-        self.min_tokens = min_tokens
-        self.min_score = min_score
-        self.allow = allow
+    min_tokens: int
+    min_score: float
 
     def setup(self) -> None:
         try:
@@ -256,6 +237,32 @@ class LanguageMismatch(Filter):
             return "und"
         lang, score = self._lid.detect(text)
         return lang if score >= self.min_score else "und"
+
+
+class LanguageMismatch(_LanguageRule):
+    """Drop exchanges whose reply is in another language than the prompt (``language_mismatch:en-zh``,
+    prompt language first). Annotates ``prompt_language`` and ``response_language`` (the user turns and
+    the assistant turns, each joined); a text under ``min_tokens`` tokens, or whose language score is
+    under ``min_score``, is too short or unclear to judge and is annotated ``und``. Translation data
+    legitimately mixes languages: list such pairs in ``allow``.
+
+    ```yaml
+    - language_mismatch: {min_tokens: 3, min_score: 0.9, allow: ["en-zh", "zh-en"]}
+    ```
+    """
+
+    name = "language_mismatch"
+
+    def __init__(self, *, field: str | None = None, min_tokens: int = 3, min_score: float = 0.9,
+                 allow: list[str] | None = None) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be within 0..1, got {min_score}")
+        if allow is not None and not all(re.fullmatch(r"[a-z]{2,3}-[a-z]{2,3}", a) for a in allow):
+            raise ValueError(f"allow lists language pairs like 'en-zh', got {allow}")
+        self.field = field
+        self.min_tokens = min_tokens
+        self.min_score = min_score
+        self.allow = allow
 
     def annotate(self, batch: pa.Table) -> pa.Table:
         prompts, responses = [], []
@@ -275,6 +282,42 @@ class LanguageMismatch(Filter):
             pair = f"{p}-{r}"
             mismatch = "und" not in (p, r) and p != r and pair not in allow
             reasons.append(f"language_mismatch:{pair}" if mismatch else None)
+        return reasons
+
+
+class TurnLanguage(_LanguageRule):
+    """Language ID per turn: annotate ``turn_languages`` (one code per turn, ``und`` for turns under
+    ``min_tokens`` tokens or scored under ``min_score``) and drop conversations with a turn in a language
+    not in ``keep`` (``turn_language_not_kept:<language>``), e.g. an English reply in a Chinese chat.
+
+    ```yaml
+    - turn_language: {keep: [en, zh], min_tokens: 3, min_score: 0.9}
+    ```
+    """
+
+    name = "turn_language"
+
+    def __init__(self, *, field: str | None = None, keep: list[str] | None = None, min_tokens: int = 3,
+                 min_score: float = 0.9) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be within 0..1, got {min_score}")
+        self.field = field
+        self.keep = keep
+        self.min_tokens = min_tokens
+        self.min_score = min_score
+
+    def annotate(self, batch: pa.Table) -> pa.Table:
+        langs = [[self.language(t.get("content") or "") for t in turns] for turns in conversations(self, batch)]
+        return set_column(batch, "turn_languages", pa.array(langs, pa.list_(pa.string())))
+
+    def check(self, batch: pa.Table) -> list[str | None]:
+        if "turn_languages" not in batch.column_names:
+            batch = self.annotate(batch)
+        keep = set(self.keep) if self.keep else None
+        reasons: list[str | None] = []
+        for langs in batch.column("turn_languages").to_pylist():
+            bad = [lang for lang in langs or () if keep is not None and lang != "und" and lang not in keep]
+            reasons.append(f"turn_language_not_kept:{bad[0]}" if bad else None)
         return reasons
 
 
