@@ -23,9 +23,9 @@ tokenizer datatrove uses). Han and Kana characters are one word each, so Chinese
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import ClassVar, Literal
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import regex
@@ -277,27 +277,45 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
     return n, chars
 
 
-def _top_ngram_chars(words: list[str], n: int, sep: int) -> int:
-    """Characters covered by the most frequent n-gram (all its occurrences)."""
-    counts = Counter(zip(*(words[i:] for i in range(n))))
-    gram, count = counts.most_common(1)[0]
-    return (sum(map(len, gram)) + sep * (n - 1)) * count
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _dup_ngram_chars(words: list[str], n: int) -> int:
-    """Characters in n-grams that repeat an earlier one, not counting overlapping repeats twice."""
-    grams = list(zip(*(words[i:] for i in range(n))))
-    if len(set(grams)) == len(grams):
+def _ngram_keys(ids: np.ndarray, sizes: set[int]) -> dict[int, np.ndarray]:
+    """A 64-bit key per n-gram of ``ids`` (token numbers), position by position, for each n in ``sizes``."""
+    out, keys = {}, ids
+    for n in range(1, max(sizes, default=0) + 1):
+        if n > 1:
+            keys = (keys[:-1] ^ (keys[:-1] >> np.uint64(29))) * _MIX ^ ids[n - 1:]
+        if n in sizes:
+            out[n] = keys
+    return out
+
+
+def _top_ngram_chars(keys: np.ndarray, starts: np.ndarray, n: int, sep: int) -> int:
+    """Characters covered by the most frequent n-gram (all its occurrences); ties go to the earliest."""
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    top = counts.max()
+    at = first[counts == top].min()
+    return int(starts[at + n] - starts[at] + sep * (n - 1)) * int(top)
+
+
+def _dup_ngram_chars(keys: np.ndarray, starts: np.ndarray, n: int) -> int:
+    """Characters in n-grams that repeat an earlier one; after a repeat the next n-1 n-grams are skipped."""
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    repeats = np.flatnonzero(first[inverse] < np.arange(len(keys)))
+    if not len(repeats):
         return 0
-    seen: set[tuple[str, ...]] = set()
-    chars = idx = 0
-    while idx < len(grams):
-        gram = grams[idx]
-        if gram in seen:
-            chars += sum(map(len, gram))
+    idx = int(repeats[0])
+    seen = set(keys[:idx].tolist())
+    keys_list = keys.tolist()
+    chars = 0
+    while idx < len(keys_list):
+        key = keys_list[idx]
+        if key in seen:
+            chars += int(starts[idx + n] - starts[idx])
             idx += n
         else:
-            seen.add(gram)
+            seen.add(key)
             idx += 1
     return chars
 
@@ -344,8 +362,8 @@ class GopherRepetition(_Heuristic):
         )
         self.cjk_ngram_scale = cjk_ngram_scale
 
-    def scores(self, text: str) -> dict[str, float]:
-        """Every repetition measurement of one text, as fractions."""
+    def scores(self, text: str, words: list[str] | None = None) -> dict[str, float]:
+        """Every repetition measurement of one text, as fractions (``words``: its ``tokenize``)."""
         p = self.prefix
         size = len(text) or 1
         paragraphs = re.split(r"\n{2,}", text.strip())
@@ -354,19 +372,26 @@ class GopherRepetition(_Heuristic):
         lines = re.split("\n+", text)
         n, chars = _duplicates(lines)
         out.update({f"{p}_dup_line_frac": n / len(lines), f"{p}_dup_line_char_frac": chars / size})
-        words = tokenize(text)
+        words = tokenize(text) if words is None else words
         scale, sep = (self.cjk_ngram_scale, 0) if words and len(_CJK_RE.findall(text)) * 2 >= len(words) else (1, 1)
+        numbers: dict[str, int] = {}
+        ids = np.fromiter((numbers.setdefault(w, len(numbers)) for w in words), np.uint64, len(words))
+        starts = np.zeros(len(words) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, words), np.int64, len(words)), out=starts[1:])
+        keys = _ngram_keys(ids, {n * scale for n in (*self.top_n_grams, *self.dup_n_grams) if n * scale <= len(ids)})
         for n in self.top_n_grams:
             m = n * scale
-            top = _top_ngram_chars(words, m, sep) if len(words) >= m else 0
-            out[f"{p}_top_{n}_gram"] = top / size
+            out[f"{p}_top_{n}_gram"] = (_top_ngram_chars(keys[m], starts, m, sep) if m in keys else 0) / size
         for n in self.dup_n_grams:
-            out[f"{p}_duplicated_{n}_n_grams"] = _dup_ngram_chars(words, n * scale) / size
+            m = n * scale
+            out[f"{p}_duplicated_{n}_n_grams"] = (_dup_ngram_chars(keys[m], starts, m) if m in keys else 0) / size
         return out
 
     def measure(self, texts: pl.Series, batch: pa.Table) -> pl.DataFrame:
-        return pl.DataFrame([self.scores(t) for t in texts.to_list()], orient="row") if len(texts) else \
-            pl.DataFrame(schema={c: pl.Float64 for c in self.scores("x")})
+        if not len(texts):
+            return pl.DataFrame(schema={c: pl.Float64 for c in self.scores("x")})
+        tokens = pl.DataFrame([texts]).select(token_list(pl.col("t")))["t"].to_list()
+        return pl.DataFrame([self.scores(t, w) for t, w in zip(texts.to_list(), tokens)], orient="row")
 
     def rules(self) -> list[tuple[str, pl.Expr]]:
         c = self._col
