@@ -225,3 +225,21 @@ def test_instruction_dataset_recipe(tmp_path):
     assert first["messages"][0] == {"role": "user", "content": "What is AI?"}
     assert first["chat_text"].startswith("<|user|>\nWhat is AI?<|end|>\n<|assistant|>\n")
     assert {"prompt_language", "response_language", "num_tokens", "truncated_tokens"} <= set(data.column_names)
+
+
+def test_the_reader_imports_every_format_to_the_same_records(convs, tmp_path):
+    from conftest import write_jsonl
+
+    from instructkit.io.readers import read_tables
+
+    pairs = [c for c in convs if len(c["turns"]) == 2][:40]
+    sources = {"alpaca": [as_alpaca(c) for c in pairs], "sharegpt": [as_sharegpt(c) for c in pairs],
+               "messages": [as_messages(c) for c in pairs],
+               "oasst": [m for n, c in enumerate(pairs) for m in oasst_messages(c, f"t{n}")]}
+    results = {}
+    for fmt, records in sources.items():
+        path = write_jsonl(tmp_path / f"{fmt}.jsonl", records)
+        tables = list(read_tables(str(path), text_field="messages", fmt="auto"))
+        results[fmt] = pa.concat_tables(tables).column("messages").to_pylist()
+    assert len(results["alpaca"]) == 40
+    assert results["alpaca"] == results["sharegpt"] == results["messages"] == results["oasst"]
