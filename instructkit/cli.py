@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 from pathlib import Path
 
@@ -132,19 +133,29 @@ def _load(recipe: Path, overrides, input_path, output_path):
 
 
 def _print_plan(pipe) -> None:
-    from instructkit.io.readers import describe_inputs, resolve_input
+    from instructkit.io.readers import estimate_size, resolve_input
 
-    files = resolve_input(pipe.recipe.input["path"], pipe.recipe.base_dir)
-    inputs = describe_inputs(files) if isinstance(files, list) else []
-    total = sum(i.get("bytes", 0) for i in inputs)
-    click.echo(f"input: {pipe.recipe.input['path']} ({len(inputs)} files, {total:,} bytes)")
+    try:
+        files = resolve_input(pipe.recipe.input["path"], pipe.recipe.base_dir)
+    except RecipeError as exc:
+        _fail(exc, 2)
+    size, records = estimate_size(files)
+    n_files = len(files) if isinstance(files, list) else "hf"
+    click.echo(f"input: {pipe.recipe.input['path']} ({n_files} files, ~{size / 2**20:,.1f} MiB uncompressed, "
+               f"~{records or 0:,} records)")
+    batch = pipe.recipe.executor
+    click.echo(f"parts: ~{max(1, records // batch['batch_size'], size // batch['batch_bytes']):,} "
+               f"(batch_size {batch['batch_size']:,}, batch_bytes {batch['batch_bytes'] / 2**20:,.0f} MiB)")
+    workers = pipe.recipe.executor["workers"] or os.cpu_count() or 1
+    click.echo(f"memory: ~{(110 + 20 * batch['batch_bytes'] / 2**20):,.0f} MiB per worker process x {workers} "
+               "(libraries ~110 MiB + ~20x batch_bytes for a part in flight), plus each global step's fit below")
     for stage in pipe.stages():
         names = [label for label, _ in stage.steps]
         if stage.global_step:
             names.append(f"{stage.global_step[0]} (index)")
         click.echo(f"stage {stage.index + 1}: " + (" → ".join(names) or "(apply decisions)"))
         if stage.global_step and hasattr(stage.global_step[1], "estimate"):
-            est = stage.global_step[1].estimate(total, None)
+            est = stage.global_step[1].estimate(size, records)
             for key, value in est.items():
                 shown = f"{value / 2**20:,.0f} MiB" if isinstance(value, int) and key.endswith("bytes") else value
                 click.echo(f"    {key}: {shown}")

@@ -100,3 +100,14 @@ def test_python_api_composes_steps_in_code(tmp_path, quickstart_records):
     assert len(pipe.stages()) == 2
     with pytest.raises(RecipeError, match="no input"):
         pipe.run(output=tmp_path / "o")
+
+
+def test_plan_prints_stages_and_estimates_without_running(tmp_path):
+    recipe = write_recipe(tmp_path / "r.yaml", GOOD.replace("- exact_dedup: {normalize: true}",
+                                                            "- minhash_dedup: {}\n  - exact_dedup: {}"))
+    proc = run_cli("curate", str(recipe), "--plan", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "stage 1: clean → minhash_dedup (index)" in out and "stage 2: exact_dedup (index)" in out
+    assert "peak_memory_bytes" in out and "disk_bytes" in out and "MiB per worker process" in out
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

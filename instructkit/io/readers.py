@@ -337,3 +337,35 @@ def to_table(rows: list[dict[str, Any]]) -> pa.Table:
                 [None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
                  for v in values], pa.string())
     return pa.table(columns)
+
+
+def estimate_size(files: list[Path] | str) -> tuple[int, int | None]:
+    """Uncompressed bytes and record count of the input, estimated cheaply (for ``--plan``)."""
+    if isinstance(files, str):
+        return 0, None
+    total_bytes, total_records = 0, 0
+    for f in files:
+        lower = f.name.lower()
+        if lower.endswith(".parquet"):
+            try:
+                meta = pq.read_metadata(f)
+            except (OSError, pa.ArrowException):
+                continue
+            total_records += meta.num_rows
+            total_bytes += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            continue
+        size = f.stat().st_size
+        with open(f, "rb") as fh:
+            magic = fh.read(4)
+            if magic[:2] == b"\x1f\x8b" and size >= 4:  # gzip keeps the uncompressed size (mod 4 GiB) at its end
+                fh.seek(-4, os.SEEK_END)
+                isize = int.from_bytes(fh.read(4), "little")
+                size = max(isize, size) if isize else size * 4
+            elif magic == b"\x28\xb5\x2f\xfd":
+                size *= 4
+        with _open_binary(f) as fh:
+            head = fh.read(1 << 20)
+        lines = max(1, head.count(b"\n"))
+        total_bytes += size
+        total_records += int(size / (len(head) / lines)) if head else 0
+    return total_bytes, total_records
