@@ -52,9 +52,8 @@ def test_output_contract(tmp_path, english):
     assert set(kept[0]) == {"id", "text", "lang", "source", "path", "extra"}
     stats = json.loads((out / "stats.json").read_text())
     assert stats["inputs"][0]["sha256"] and stats["inputs"][0]["bytes"] == path.stat().st_size
-    assert stats["recipe"]["steps"] == [
-        {"clean": {"field": None, "unicode_form": "NFC", "strip_control": True, "whitespace": True}},
-        {"exact_dedup": {"field": None, "normalize": True}}]
+    assert stats["recipe"]["steps"] == [{"clean": Clean().get_params()}, {"exact_dedup": ExactDedup().get_params()}]
+    assert stats["recipe"]["steps"][0]["clean"]["unicode_form"] == "NFC"
     assert {"pyarrow", "python"} <= set(stats["packages"])
     assert stats["totals"]["records_kept"] == len(kept)
     card = (out / "README.md").read_text()
