@@ -20,6 +20,10 @@ _CJK_PUNCT = re.compile("[^\u3000\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"'，。、）]+[^\s<>\"'.,;:!?)\]}，。、）]", re.I)
 _EMAIL = re.compile(r"(?<![0-9A-Za-z_.%+-])[0-9A-Za-z_.%+-]+@[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*\.[A-Za-z]{2,}\b")
 
+# UTF-8 read as Latin-1/cp1252 leaves a lead byte (Ã, â, Â ...) before a continuation byte: only then run ftfy.
+_MOJIBAKE = re.compile("[\xc2-\xf4][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+                       "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+
 Replace = Literal["keep", "remove", "placeholder"]
 
 
@@ -63,7 +67,7 @@ class Clean(Mapper):
 
     def apply_text(self, text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if self.fix_unicode:
+        if self.fix_unicode and _MOJIBAKE.search(text):
             import ftfy
 
             # Repair encoding only: width, quotes and ligatures are left to ``unicode_form``.
@@ -90,8 +94,9 @@ _BOILERPLATE_LINE = re.compile(
     r"|log ?in|log ?out|sign (?:in|up|out)|register|subscribe(?: now)?|newsletter|share(?: this(?: page| post)?)?"
     r"|share on (?:facebook|twitter|x|linkedin|reddit|whatsapp|email)|tweet|print(?: this page)?"
     r"|read more|continue reading|more\.\.\.|load more|show more|back to top|scroll to top|next|previous"
-    r"|« ?previous|next ?»|older posts|newer posts|leave a (?:comment|reply)|\d+ comments?|all rights reserved\.?"
-    r"|(?:copyright ?)?(?:©|\(c\)) ?\d{4}.*|powered by .{1,40}|accept(?: all)?(?: cookies)?|reject all"
+    r"|« ?previous|next ?»|(?:previous|next) (?:topic|page|post|article|chapter)|older posts|newer posts"
+    r"|table of contents|on this page|this page|show source|view source|edit on github|report a bug|leave a (?:comment|reply)|\d+ comments?|all rights reserved\.?"
+    r"|(?:©|\(c\)|copyright)(?: ?(?:©|\(c\)|copyright))* ?\d{4}.*|powered by .{1,40}|accept(?: all)?(?: cookies)?|reject all"
     r"|cookie (?:settings|preferences|policy)|privacy policy|terms (?:of (?:use|service)|and conditions)"
     r"|首页|主页|导航|菜单|登录|注册|退出|搜索|分享|分享到.{0,20}|阅读(?:更多|全文)|查看(?:更多|全文)|更多|加载更多"
     r"|返回顶部|回到顶部|上一页|下一页|上一篇.{0,60}|下一篇.{0,60}|版权所有.{0,60}|隐私政策|使用条款|打印|收藏"
