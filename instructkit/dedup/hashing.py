@@ -217,7 +217,11 @@ def minhash_signatures(
     Texts without a token get an all-``EMPTY`` row (and 0 shingles); callers skip them.
     """
     hashes, doc = shingle_hashes(texts, ngram, tokenizer)
-    n = len(texts)
+    return signatures(hashes, doc, len(texts), num_perm)
+
+
+def signatures(hashes: np.ndarray, doc: np.ndarray, n: int, num_perm: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """One-permutation MinHash signatures of ``n`` texts from their shingle hashes (see the module doc)."""
     k = np.uint64(num_perm)
     bins = ((hashes >> np.uint64(32)) * k) >> np.uint64(32)
     values = (hashes & _MASK32).astype(np.uint32)
@@ -227,6 +231,23 @@ def minhash_signatures(
     counts = np.bincount(doc, minlength=n)
     _densify(sig, counts > 0)
     return sig, counts
+
+
+def shingle_sets(hashes: np.ndarray, doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, sizes)``: each text's distinct shingles as sorted 32-bit hashes, concatenated in text
+    order, and how many each text has (for exact Jaccard verification)."""
+    combined = np.unique((doc.astype(np.uint64) << np.uint64(32)) | (hashes >> np.uint64(32)))
+    values = (combined & _MASK32).astype(np.uint32)
+    sizes = np.bincount((combined >> np.uint64(32)).astype(np.int64), minlength=n)
+    return values, sizes
+
+
+def jaccard_sorted(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted arrays of distinct values."""
+    if not len(a) and not len(b):
+        return 1.0
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
 
 
 def _densify(sig: np.ndarray, nonempty_docs: np.ndarray) -> None:
