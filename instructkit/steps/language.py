@@ -1,0 +1,260 @@
+"""Language identification: annotate ``language`` (ISO 639-1) and ``language_score``, keep some languages.
+
+The default backend, ``auto``, reads the script first and asks a statistical model only what the script
+leaves open: Hangul is Korean, Han with Kana is Japanese, Han alone is Chinese (Simplified and
+Traditional are both ``zh``), and a script used by few languages (Greek, Hebrew, Thai, Devanagari,
+Cyrillic, Arabic...) limits the model's choice to those languages. The model is py3langid (langid.py's
+model, numpy-fast); short texts where it is unsure get a second opinion from langdetect (seeded, so
+deterministic) and the two probability lists are averaged. ``benchmarks/langid.py`` measures every
+backend on the same text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Literal
+
+import pyarrow as pa
+
+from instructkit.steps.base import Filter, set_column
+
+Backend = Literal["auto", "py3langid", "langid", "langdetect", "lingua"]
+UNDETERMINED = "und"
+
+# Scripts that decide the language, or the languages a script can be written in (statistical
+# models otherwise label short Cyrillic or Arabic-script text with languages of other scripts).
+_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "HANGUL": ("ko",),
+    "HIRAGANA": ("ja",),
+    "KATAKANA": ("ja",),
+    "CJK": ("zh",),
+    "GREEK": ("el",),
+    "HEBREW": ("he", "yi"),
+    "THAI": ("th",),
+    "LAO": ("lo",),
+    "KHMER": ("km",),
+    "GEORGIAN": ("ka",),
+    "ARMENIAN": ("hy",),
+    "ETHIOPIC": ("am",),
+    "TAMIL": ("ta",),
+    "TELUGU": ("te",),
+    "KANNADA": ("kn",),
+    "MALAYALAM": ("ml",),
+    "GUJARATI": ("gu",),
+    "GURMUKHI": ("pa",),
+    "ORIYA": ("or",),
+    "SINHALA": ("si",),
+    "TIBETAN": ("bo", "dz"),
+    "MYANMAR": ("my",),
+    "BENGALI": ("bn", "as"),
+    "DEVANAGARI": ("hi", "mr", "ne", "sa"),
+    "ARABIC": ("ar", "fa", "ur", "ps", "ku", "ug", "sd"),
+    "CYRILLIC": ("ru", "uk", "bg", "be", "sr", "mk", "kk", "ky", "mn", "tg", "tt"),
+}
+_LANGDETECT_FIX = {"zh-cn": "zh", "zh-tw": "zh"}
+
+
+def script_counts(text: str) -> Counter[str]:
+    """Letters per script (the first word of each letter's Unicode name; ``CJK`` for Han)."""
+    counts: Counter[str] = Counter()
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            counts[name.split(" ", 1)[0] if name else "OTHER"] += 1
+    return counts
+
+
+def script_decision(text: str) -> tuple[str | None, tuple[str, ...] | None, float]:
+    """(language if the script decides it, languages the script allows, share of letters in it)."""
+    counts = script_counts(text)
+    letters = sum(counts.values())
+    if not letters:
+        return UNDETERMINED, None, 0.0
+    han, kana, hangul = counts["CJK"], counts["HIRAGANA"] + counts["KATAKANA"], counts["HANGUL"]
+    cjk = han + kana + hangul
+    if cjk >= 0.5 * letters:
+        if hangul >= max(kana, 0.3 * cjk):
+            return "ko", None, hangul / letters
+        if kana and (kana >= 2 or kana >= 0.1 * (han + kana)):
+            return "ja", None, (han + kana) / letters
+        if han:
+            return "zh", None, han / letters
+    script, n = counts.most_common(1)[0]
+    langs = _SCRIPTS.get(script)
+    if n >= 0.5 * letters and langs:
+        return (langs[0] if len(langs) == 1 else None), langs, n / letters
+    return None, None, n / letters
+
+
+class LanguageId(Filter):
+    """Annotate ``language`` (ISO 639-1, ``und`` when there are no letters) and ``language_score``;
+    drop languages not in ``keep`` (``language_not_kept``) or scores under ``min_score``
+    (``language_low_score``). ``level: paragraph`` scores each paragraph and adds ``languages``, the
+    share of letters per language, for mixed documents; the document's language is the largest share.
+
+    ```yaml
+    - language_id: {keep: [en, zh], min_score: 0.5, backend: auto}
+    ```
+    """
+
+    name = "language_id"
+    _unpicklable = ("_model", "_langdetect", "_lingua")
+
+    def __init__(
+        self,
+        *,
+        field: str | None = None,
+        backend: Backend = "auto",
+        keep: list[str] | None = None,
+        min_score: float = 0.0,
+        level: Literal["document", "paragraph"] = "document",
+        script_rules: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be within 0..1, got {min_score}")
+        self.field = field
+        self.backend = backend
+        self.keep = keep
+        self.min_score = min_score
+        self.level = level
+        self.script_rules = script_rules
+        self.seed = seed
+
+    # -- models ---------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        if self.backend in ("auto", "py3langid"):
+            import py3langid.langid as pl
+
+            self._model = pl.LanguageIdentifier.from_model_file(pl.MODEL_FILE, norm_probs=True)
+        elif self.backend == "langid":
+            from langid.langid import LanguageIdentifier, model
+
+            self._model = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+        if self.backend in ("auto", "langdetect"):
+            from langdetect.detector_factory import init_factory
+
+            init_factory()
+            from langdetect.detector_factory import _factory
+
+            self._langdetect = _factory
+        if self.backend == "lingua":
+            from lingua import LanguageDetectorBuilder
+
+            self._lingua = LanguageDetectorBuilder.from_all_languages().build()
+
+    def _ready(self) -> None:
+        if not any(k in self.__dict__ for k in self._unpicklable):
+            self.setup()
+
+    def _ranked(self, text: str) -> list[tuple[str, float]]:
+        """Languages with probabilities, best first, from the configured statistical backend."""
+        if self.backend in ("py3langid", "langid"):
+            return [(lang, float(p)) for lang, p in self._model.rank(text)]
+        if self.backend == "langdetect":
+            return self._langdetect_ranked(text)
+        if self.backend == "lingua":
+            out = []
+            for v in self._lingua.compute_language_confidence_values(text):
+                out.append((v.language.iso_code_639_1.name.lower(), float(v.value)))
+            return out
+        return self._auto_ranked(text)
+
+    def _langdetect_ranked(self, text: str) -> list[tuple[str, float]]:
+        from langdetect.lang_detect_exception import LangDetectException
+
+        detector = self._langdetect.create()
+        detector.seed = self.seed  # langdetect samples n-grams at random: seeding makes it deterministic
+        detector.append(text)
+        try:
+            found = detector.get_probabilities()
+        except LangDetectException:
+            return []
+        merged: dict[str, float] = {}
+        for item in found:
+            lang = _LANGDETECT_FIX.get(item.lang, item.lang)
+            merged[lang] = merged.get(lang, 0.0) + float(item.prob)
+        return sorted(merged.items(), key=lambda kv: -kv[1])
+
+    def _auto_ranked(self, text: str) -> list[tuple[str, float]]:
+        ranked = [(lang, float(p)) for lang, p in self._model.rank(text)]
+        if len(text) >= 200 or (ranked and ranked[0][1] >= 0.95):
+            return ranked
+        second = dict(self._langdetect_ranked(text))
+        if not second:
+            return ranked
+        mixed = {lang: 0.5 * p + 0.5 * second.get(lang, 0.0) for lang, p in ranked}
+        return sorted(mixed.items(), key=lambda kv: -kv[1])
+
+    def detect(self, text: str) -> tuple[str, float]:
+        """``(language, score)`` for one text."""
+        self._ready()
+        allowed: tuple[str, ...] | None = None
+        if self.script_rules:
+            lang, allowed, share = script_decision(text)
+            if lang is not None:
+                return lang, round(share, 4) if lang != UNDETERMINED else 0.0
+        elif not any(ch.isalpha() for ch in text):
+            return UNDETERMINED, 0.0
+        ranked = self._ranked(text)
+        if allowed:
+            ranked = [(lang, p) for lang, p in ranked if lang in allowed] or ranked
+            total = sum(p for _, p in ranked) or 1.0
+            ranked = [(lang, p / total) for lang, p in ranked]
+        if not ranked:
+            return UNDETERMINED, 0.0
+        lang, p = ranked[0]
+        return lang, round(min(max(p, 0.0), 1.0), 4)
+
+    def detect_paragraphs(self, text: str) -> list[tuple[str, float]]:
+        """Share of letters per language over the paragraphs of ``text``, largest first."""
+        paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+        if len(paragraphs) < 2:
+            paragraphs = [p for p in text.splitlines() if p.strip()]
+        weights: Counter[str] = Counter()
+        for p in paragraphs:
+            letters = sum(ch.isalpha() for ch in p)
+            if letters:
+                weights[self.detect(p)[0]] += letters
+        total = sum(weights.values())
+        return [(lang, round(n / total, 4)) for lang, n in weights.most_common()] if total else []
+
+    # -- step -------------------------------------------------------------------------------------------
+    def annotate(self, batch: pa.Table) -> pa.Table:
+        self._ready()
+        languages, scores, mixes = [], [], []
+        for text in self.texts(batch):
+            text = text if isinstance(text, str) else ""
+            if self.level == "paragraph":
+                mix = self.detect_paragraphs(text)
+                lang, share = mix[0] if mix else (UNDETERMINED, 0.0)
+                score = round(share * self.detect(text)[1], 4) if mix else 0.0
+                mixes.append([{"language": k, "share": v} for k, v in mix])
+            else:
+                lang, score = self.detect(text)
+            languages.append(lang)
+            scores.append(score)
+        batch = set_column(batch, "language", pa.array(languages, pa.string()))
+        batch = set_column(batch, "language_score", pa.array(scores, pa.float64()))
+        if self.level == "paragraph":
+            mix_type = pa.list_(pa.struct([("language", pa.string()), ("share", pa.float64())]))
+            batch = set_column(batch, "languages", pa.array(mixes, mix_type))
+        return batch
+
+    def check(self, batch: pa.Table) -> list[str | None]:
+        if "language" not in batch.column_names or "language_score" not in batch.column_names:
+            batch = self.annotate(batch)
+        keep = set(self.keep) if self.keep else None
+        reasons: list[str | None] = []
+        for lang, score in zip(batch.column("language").to_pylist(), batch.column("language_score").to_pylist()):
+            if score is None or score < self.min_score:
+                reasons.append("language_low_score")
+            elif keep is not None and lang not in keep:
+                reasons.append("language_not_kept")
+            else:
+                reasons.append(None)
+            if reasons[-1] is None:
+                self.count(f"language_{lang}")
+        return reasons
