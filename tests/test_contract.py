@@ -44,7 +44,7 @@ def test_builds_from_its_yaml_example(name):
     cls = STEPS[name]
     step = cls.from_params(example_params(cls))
     assert step.get_params().keys() == cls.param_specs().keys()
-    rebuilt = cls(**step.get_params())
+    rebuilt = cls.from_params(step.get_params())
     assert rebuilt.get_params() == step.get_params()
 
 
@@ -76,20 +76,38 @@ def test_keeps_record_fields(name, batch, tmp_path):
     cls = STEPS[name]
     step = cls.from_params(example_params(cls))
     step.setup()
+    out = run_step(step, batch, tmp_path)
+    missing = set(batch.column_names) - set(out.column_names)
+    assert not missing, f"{name} removed fields {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in STEPS.items() if "field" in c.param_specs()))
+def test_text_steps_can_target_a_role(name, batch, tmp_path):
+    """Every step that reads a field also reads one role of a conversation (`role: assistant`)."""
+    cls = STEPS[name]
+    assert "role" in cls.param_specs()
+    step = cls.from_params({**example_params(cls), "field": "messages", "role": "assistant"})
+    assert step.role == "assistant" and step.get_params()["role"] == "assistant"
+    step.setup()
+    replies = step.texts(batch)
+    assert replies == [m[1]["content"] for m in batch.column("messages").to_pylist()]
+    out = run_step(step, batch, tmp_path)
+    assert set(batch.column_names) <= set(out.column_names)
+
+
+def run_step(step, batch, tmp_path):
     if isinstance(step, Filter):
         annotated = step.annotate(batch)
         reasons = step.check(annotated)
         assert len(reasons) == batch.num_rows
         assert all(r is None or (isinstance(r, str) and r) for r in reasons)
-        out = annotated
-    elif isinstance(step, Mapper):
+        return annotated
+    if isinstance(step, Mapper):
         out = step.apply(batch)
-        if not cls.expands:
+        if not type(step).expands:
             assert out.num_rows == batch.num_rows
-    else:
-        drops = step.fit([(0, step.index(batch))], tmp_path) or {}
-        assert set(drops) <= {0}
-        assert all(0 <= row < batch.num_rows and isinstance(r, str) for row, r in drops.get(0, {}).items())
-        out = batch
-    missing = set(batch.column_names) - set(out.column_names)
-    assert not missing, f"{name} removed fields {missing}"
+        return out
+    drops = step.fit([(0, step.index(batch))], tmp_path) or {}
+    assert set(drops) <= {0}
+    assert all(0 <= row < batch.num_rows and isinstance(r, str) for row, r in drops.get(0, {}).items())
+    return batch

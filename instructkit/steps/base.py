@@ -54,9 +54,37 @@ class Step:
     # -- parameters ---------------------------------------------------------------------------------
     @classmethod
     def param_specs(cls) -> dict[str, tuple[Any, Any]]:
-        """``{param: (type, default)}``; default is ``inspect.Parameter.empty`` when required."""
+        """``{param: (type, default)}``; default is ``inspect.Parameter.empty`` when required.
+
+        A step that reads a ``field`` can also target a conversation ``role`` (and a filter ``per_turn``)
+        without declaring them: see ``targeting_specs``.
+        """
         hints = typing.get_type_hints(cls.__init__)
-        return {p.name: (hints.get(p.name, Any), p.default) for p in _init_parameters(cls)}
+        specs = {p.name: (hints.get(p.name, Any), p.default) for p in _init_parameters(cls)}
+        for key, spec in cls.targeting_specs().items():
+            specs.setdefault(key, spec)
+        return specs
+
+    @classmethod
+    def targeting_specs(cls) -> dict[str, tuple[Any, Any]]:
+        """Conversation targeting the framework gives every step with a ``field`` parameter:
+        ``role`` (read only the turns of that role from ``messages``) and, for filters, ``per_turn``."""
+        own = {p.name for p in _init_parameters(cls)}
+        if "field" not in own:
+            return {}
+        specs: dict[str, tuple[Any, Any]] = {"role": (Literal["system", "user", "assistant"] | None, None)}
+        if issubclass(cls, Filter):
+            specs["per_turn"] = (bool, False)
+        return {k: v for k, v in specs.items() if k not in own}
+
+    def target(self, *, role: str | None = None, per_turn: bool | None = None) -> Step:
+        """Python form of the recipe's targeting keys: ``GopherQuality().target(role="assistant")``."""
+        specs = self.targeting_specs()
+        if "role" in specs:
+            self.role = role
+        if per_turn is not None and "per_turn" in specs:
+            self.per_turn = per_turn
+        return self
 
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.param_specs()}
@@ -80,10 +108,12 @@ class Step:
         missing = [k for k, (_, d) in specs.items() if d is inspect.Parameter.empty and k not in params]
         if missing:
             raise RecipeError(f"{where}: missing required parameter(s): {', '.join(missing)}")
+        targeting = {k: params.pop(k) for k in cls.targeting_specs() if k in params}
         try:
-            return cls(**params)
+            step = cls(**params)
         except (ValueError, TypeError) as exc:
             raise RecipeError(f"{where}: {exc}") from exc
+        return step.target(**targeting) if targeting else step
 
     def __repr__(self) -> str:
         defaults = {k: d for k, (_, d) in self.param_specs().items()}
