@@ -47,9 +47,11 @@ def render_card(stats: dict[str, Any]) -> str:
         f"**{kept:,}** of {total:,} input records kept{share}; {totals['records_rejected']:,} rejected, each with "
         "the step and reason that dropped it (`rejected/`).",
         "",
-        "## Source data",
-        "",
     ]
+    if languages:
+        shown = ", ".join(f"{lang} {n:,}" for lang, n in list(languages.items())[:12])
+        lines += [f"Languages of the kept records: {shown}.", ""]
+    lines += ["## Source data", ""]
     for item in stats["inputs"]:
         if "hf_dataset" in item:
             lines.append(f"- Hugging Face dataset `{item['hf_dataset']}`")

@@ -343,6 +343,9 @@ class _Run:
         kept = sum(pq.read_metadata(staging / "data" / f).num_rows for f in data_files)
         rejected = sum(pq.read_metadata(staging / "rejected" / f).num_rows for f in rejected_files)
         stats = self._stats(inputs, totals, read_counts, kept, rejected, data_files, rejected_files, started)
+        languages = _languages(staging / "data", data_files)
+        if languages:
+            stats["languages"] = languages
         write_json(stats, staging / "stats.json")
         if self.recipe.reports:
             from instructkit.reports import run_report
@@ -518,6 +521,18 @@ def _apply_decisions(label: str | None, batch: pa.Table, drops: dict[int, str], 
     s.records_out = batch.num_rows
     stats[label] = s
     return batch
+
+
+def _languages(folder: Path, files: list[str]) -> dict[str, int]:
+    """Kept records per language, when a step annotated ``language`` (for the card's metadata)."""
+    counts: Counter = Counter()
+    for name in files:
+        pf = pq.ParquetFile(folder / name)
+        if "language" not in pf.schema_arrow.names:
+            return {}
+        for batch in pf.iter_batches(columns=["language"], batch_size=65536):
+            counts.update(v for v in batch.column(0).to_pylist() if isinstance(v, str) and v != "und")
+    return dict(counts.most_common())
 
 
 def _size(item: Any, text_field: str) -> int:

@@ -142,3 +142,13 @@ def test_quickstart_recipe_runs_as_in_the_readme(tmp_path):
     assert "en" in langs and any(lang.startswith("zh") for lang in langs)
     kept = pq.read_table(tmp_path / "qs" / "data", columns=["text"]).column("text").to_pylist()
     assert not any("\x1b[" in t for t in kept), "ANSI escapes of the Chinese fortunes are cleaned"
+
+
+def test_card_lists_the_languages_kept(tmp_path):
+    raw = {"input": {"path": "sample:multilingual"},
+           "steps": [{"clean": {}}, {"language_id": {"keep": ["en", "zh"]}}]}
+    result = Pipeline.from_recipe(raw).run(output=tmp_path / "out", workers=1)
+    assert set(result.stats["languages"]) == {"en", "zh"}
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "language:\n- en\n- zh\n" in card
+    assert result.stats["steps"][1]["dropped"]["language_not_kept"] > 0
