@@ -111,6 +111,7 @@ def test_one_document_becomes_many_records(docs):
     assert empty.num_rows == 0 and set(table.column_names) <= set(empty.column_names)
 
 
+@pytest.mark.slow
 def test_optional_generation_with_a_local_model(docs, tmp_path):
     """Plumbing of self-instruct generation with a tiny, untrained local model (its questions are noise)."""
     torch = pytest.importorskip("torch")
