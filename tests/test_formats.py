@@ -243,3 +243,14 @@ def test_the_reader_imports_every_format_to_the_same_records(convs, tmp_path):
         results[fmt] = pa.concat_tables(tables).column("messages").to_pylist()
     assert len(results["alpaca"]) == 40
     assert results["alpaca"] == results["sharegpt"] == results["messages"] == results["oasst"]
+
+
+def test_export_stream_reports_what_it_cannot_express(convs):
+    records = [formats.convert(as_messages(c), "messages") for c in convs[:20] if len(c["turns"]) >= 2]
+    out = list(formats.export_stream(records, "dolly"))
+    assert len(out) == len(records)
+    for record, exported in zip(records, out, strict=True):
+        if len(record["messages"]) == 2:
+            assert exported["response"] == record["messages"][1]["content"]
+        else:
+            assert isinstance(exported, ValueError) and "dolly holds one exchange" in str(exported)

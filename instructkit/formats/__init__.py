@@ -23,7 +23,7 @@ from instructkit.formats import alpaca, dolly, messages, oasst, sharegpt
 from instructkit.formats.common import ROLES, check_messages
 
 __all__ = ["FORMATS", "ROLES", "UnknownFormat", "check_messages", "convert", "convert_stream", "detect_format",
-           "export"]
+           "export", "export_stream"]
 
 _MODULES = {"alpaca": alpaca, "sharegpt": sharegpt, "messages": messages, "dolly": dolly, "oasst": oasst}
 FORMATS = tuple(_MODULES)
@@ -69,6 +69,16 @@ def convert_stream(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[dict
 def export(record: dict[str, Any], fmt: str) -> dict[str, Any]:
     """The canonical ``record`` in format ``fmt``; ``ValueError`` if the format cannot express it."""
     return _module(fmt).export(record)
+
+
+def export_stream(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[dict[str, Any] | ValueError]:
+    """``export`` over many records: a ``ValueError`` in place of each record the format cannot express."""
+    module = _module(fmt)
+    for record in records:
+        try:
+            yield module.export(record)
+        except ValueError as exc:
+            yield exc
 
 
 def detect_format(sample: list[dict[str, Any]]) -> str:

@@ -2,7 +2,8 @@
 LLaMA-Factory's Alpaca variant (``history``: earlier ``[instruction, response]`` pairs).
 
 The user turn is the instruction, followed by a blank line and the input when there is one. The input
-stays on the record as metadata so that export can split the turn again (lossless round trip).
+stays on the record as metadata so that export can split the turn again (lossless round trip); if a
+step changed the input's text since, export puts the whole turn in ``instruction`` (nothing is lost).
 """
 
 from __future__ import annotations
