@@ -11,8 +11,10 @@ from instructkit.steps.instructions import conversations
 
 
 class ChatTemplate(Mapper):
-    """Render each conversation with a local tokenizer's chat template and count its tokens: the report
-    to read before training. Needs the transformers extra; ``tokenizer`` is a local directory (no download),
+    """Render conversations with a tokenizer's chat template and report their tokens and truncation.
+
+    The report to read before training. Needs the transformers extra; ``tokenizer`` is a local directory
+    (no download),
     or ``sample:instructions/tokenizer``, the small BPE shipped for the instruction samples.
 
     Adds ``num_tokens`` and ``truncated_tokens`` (tokens beyond ``max_length``, which training would cut)

@@ -88,9 +88,11 @@ class ShortResponse(Filter):
 
 
 class Refusal(Filter):
-    """Drop replies that refuse (``refusal``: "I'm sorry, but I cannot", "很抱歉，我无法") or carry assistant
-    boilerplate (``ai_boilerplate``: "As an AI language model", "作为一个AI语言模型"). Case, punctuation and
-    width are ignored; ``phrases`` adds phrases (reported as ``refusal``).
+    """Drop refusals (``refusal``) and assistant boilerplate (``ai_boilerplate``) in replies.
+
+    Refusals: "I'm sorry, but I cannot", "很抱歉，我无法"; boilerplate: "As an AI language model",
+    "作为一个AI语言模型". Case, punctuation and width are ignored; ``phrases`` adds phrases (reported as
+    ``refusal``).
 
     ```yaml
     - refusal: {role: assistant, phrases: ["I am not able to answer"]}
@@ -240,8 +242,9 @@ class _LanguageRule(Filter):
 
 
 class LanguageMismatch(_LanguageRule):
-    """Drop exchanges whose reply is in another language than the prompt (``language_mismatch:en-zh``,
-    prompt language first). Annotates ``prompt_language`` and ``response_language`` (the user turns and
+    """Drop exchanges whose reply is in another language than the prompt (``language_mismatch:en-zh``).
+
+    The prompt's language comes first in the reason. Annotates ``prompt_language`` and ``response_language`` (the user turns and
     the assistant turns, each joined); a text under ``min_tokens`` tokens, or whose language score is
     under ``min_score``, is too short or unclear to judge and is annotated ``und``. Translation data
     legitimately mixes languages: list such pairs in ``allow``.
@@ -286,9 +289,11 @@ class LanguageMismatch(_LanguageRule):
 
 
 class TurnLanguage(_LanguageRule):
-    """Language ID per turn: annotate ``turn_languages`` (one code per turn, ``und`` for turns under
-    ``min_tokens`` tokens or scored under ``min_score``) and drop conversations with a turn in a language
-    not in ``keep`` (``turn_language_not_kept:<language>``), e.g. an English reply in a Chinese chat.
+    """Language ID per turn: drop conversations with a turn in a language not in ``keep``.
+
+    Annotates ``turn_languages`` (one code per turn, ``und`` for turns under ``min_tokens`` tokens or
+    scored under ``min_score``); the reason is ``turn_language_not_kept:<language>``, e.g. an English reply
+    in a Chinese chat.
 
     ```yaml
     - turn_language: {keep: [en, zh], min_tokens: 3, min_score: 0.9}
