@@ -30,7 +30,7 @@ _EN_DEF = re.compile(
 _ZH_DEF = re.compile(r"^(?:(?P<term>[\w\u4e00-\u9fff]{1,12}?)\s*(?:是指|是一种|是一个|是一款|是一类)|"
                      r"(?P<name>[A-Za-z][A-Za-z0-9 ./+#-]{0,30}?)\s*是)[^。！？]{4,200}。")
 _NOT_TERMS = {"it", "this", "that", "there", "these", "those", "he", "she", "they", "we", "you", "i", "here",
-              "what", "which", "one", "each", "all", "some", "such", "the", "a", "an"}
+              "what", "which", "one", "each", "all", "some", "such", "the", "a", "an", "no", "yes", "note", "see"}
 
 
 def _standalone_lines(lines: list[str]) -> list[int]:
@@ -222,7 +222,8 @@ class ExtractInstructions(Mapper):
             text = " ".join(para.split())
             m = _EN_DEF.match(text)
             term = m.group("term") if m else ""
-            if m and len(term) > 1 and term.split()[0].lower() not in _NOT_TERMS:
+            words = term.split()
+            if m and len(term) > 1 and words[0].lower() not in _NOT_TERMS and not any(w.endswith(".") for w in words):
                 yield f"What {m.group('verb')} {m.group('term')}?", m.group(0)
                 continue
             m = _ZH_DEF.match(text)
