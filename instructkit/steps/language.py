@@ -4,9 +4,9 @@ The default backend, ``auto``, reads the script first and asks a statistical mod
 leaves open: Hangul is Korean, Han with Kana is Japanese, Han alone is Chinese (Simplified and
 Traditional are both ``zh``), and a script used by few languages (Greek, Hebrew, Thai, Devanagari,
 Cyrillic, Arabic...) limits the model's choice to those languages. The model is py3langid (langid.py's
-model, numpy-fast); short texts where it is unsure get a second opinion from langdetect (seeded, so
-deterministic) and the two probability lists are averaged. ``benchmarks/langid.py`` measures every
-backend on the same text.
+model, numpy-fast); short texts (< 120 characters) where it is unsure (p < 0.6) get a second opinion
+from langdetect (seeded, so deterministic) and the two probability lists are averaged.
+``benchmarks/langid.py`` measures every backend on the same text.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class LanguageId(Filter):
 
     def _auto_ranked(self, text: str) -> list[tuple[str, float]]:
         ranked = [(lang, float(p)) for lang, p in self._model.rank(text)]
-        if len(text) >= 200 or (ranked and ranked[0][1] >= 0.95):
+        if len(text) >= 120 or (ranked and ranked[0][1] >= 0.6):  # both chosen by benchmarks/langid.py
             return ranked
         second = dict(self._langdetect_ranked(text))
         if not second:

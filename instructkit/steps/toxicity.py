@@ -1,0 +1,202 @@
+"""Toxicity: offline, multilingual. Annotates ``toxicity`` (0..1), ``toxicity_categories`` and
+``toxicity_terms``; drops records scoring above ``max_score`` (reason ``toxic``).
+
+English is scored by alt-profanity-check (a linear model that pip installs with its weights; the optional
+``toxicity`` extra); every language with a word list in ``instructkit/lexicons/toxicity`` (25 languages
+from LDNOOBW, CC-BY-4.0, Chinese included) is matched word by word, or by substring in scripts written
+without spaces. A transformers text-classification model can be added where users have one (``model``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pyarrow as pa
+
+from instructkit.steps.base import Filter, set_column
+
+_NO_SPACES = {"zh", "ja", "ko", "th"}
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """Case-, width- and accent-insensitive form used on both sides of the match."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in text if unicodedata.category(c) != "Mn"))
+
+
+@lru_cache(maxsize=None)
+def lexicon_languages() -> tuple[str, ...]:
+    folder = resources.files("instructkit") / "lexicons" / "toxicity"
+    return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".txt")))
+
+
+@lru_cache(maxsize=None)
+def load_lexicon(lang: str) -> tuple[frozenset[str], int] | re.Pattern[str]:
+    """A language's terms: a regex for scripts without spaces, else (folded phrases, longest phrase)."""
+    path = resources.files("instructkit") / "lexicons" / "toxicity" / f"{lang}.txt"
+    terms = sorted({fold(t.strip()) for t in path.read_text(encoding="utf-8").splitlines() if t.strip()})
+    if lang in _NO_SPACES:
+        return re.compile("|".join(re.escape(t) for t in sorted(terms, key=lambda t: (-len(t), t))))
+    phrases = frozenset(" ".join(_WORD.findall(t)) for t in terms)
+    return phrases, max(len(p.split()) for p in phrases)
+
+
+def lexicon_terms(text: str, lang: str) -> list[str]:
+    """Lexicon terms of ``lang`` found in ``text`` (in order, repeats kept)."""
+    if lang not in lexicon_languages():
+        return []
+    lexicon = load_lexicon(lang)
+    folded = fold(text)
+    if isinstance(lexicon, re.Pattern):
+        cuts = _word_boundaries(folded, lang)
+        return [m.group() for m in lexicon.finditer(folded) if cuts is None or (m.start() in cuts and m.end() in cuts)]
+    phrases, longest = lexicon
+    words = _WORD.findall(folded)
+    found = []
+    for i in range(len(words)):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            gram = " ".join(words[i : i + n])
+            if gram in phrases or (n == 1 and len(gram) > 4 and (gram[:-1] in phrases or gram[:-2] in phrases)):
+                found.append(gram)
+                break
+    return found
+
+
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+|[^\u30a0-\u30ff]")
+
+
+def _word_boundaries(text: str, lang: str) -> set[int] | None:
+    """Offsets where a word may start or end: jieba's words for Chinese (so 叫做爱 is not 做爱), whole
+    katakana runs for Japanese (so クローン is not クロ); None (anywhere) for other scripts."""
+    if lang == "zh":
+        import jieba
+
+        jieba.setLogLevel(60)
+        return {0, len(text)} | {cut for _, start, end in jieba.tokenize(text) for cut in (start, end)}
+    if lang == "ja":
+        cuts, pos = {0}, 0
+        for m in _KATAKANA.finditer(text):
+            pos = m.end()
+            cuts.add(pos)
+        return cuts
+    return None
+
+
+class Toxicity(Filter):
+    """Score toxicity offline in many languages and drop records above ``max_score`` (reason ``toxic``).
+
+    The score is the largest of: alt-profanity-check's probability (English; the English word list is used
+    only without it), ``1 - 0.5**hits`` for word-list hits in the record's language (``language`` column from ``language_id``, else detected), and the
+    optional ``model``'s probability of a label containing ``model_label``. Categories say which fired:
+    ``profanity_model``, ``lexicon``, ``classifier``.
+
+    ```yaml
+    - toxicity: {max_score: 0.7}
+    ```
+    """
+
+    name = "toxicity"
+    _unpicklable = ("_english", "_classifier", "_langid")
+
+    def __init__(
+        self,
+        *,
+        field: str | None = None,
+        max_score: float = 0.7,
+        english_model: bool = True,
+        languages: list[str] | None = None,
+        model: str | None = None,
+        model_label: str = "toxic",
+    ) -> None:
+        if not 0.0 <= max_score <= 1.0:
+            raise ValueError(f"max_score must be within 0..1, got {max_score}")
+        unknown = sorted(set(languages or ()) - set(lexicon_languages()))
+        if unknown:
+            raise ValueError(f"no toxicity word list for {unknown}; available: {', '.join(lexicon_languages())}")
+        self.field = field
+        self.max_score = max_score
+        self.english_model = english_model
+        self.languages = languages
+        self.model = model
+        self.model_label = model_label
+
+    def setup(self) -> None:
+        self._english = None
+        if self.english_model:
+            try:
+                import profanity_check
+
+                self._english = profanity_check.predict_prob
+            except ImportError:
+                warnings.warn(
+                    "toxicity: alt-profanity-check is not installed (pip install 'instructkit[toxicity]'); "
+                    "English is scored by its word list only",
+                    stacklevel=2,
+                )
+        self._classifier = None
+        if self.model:
+            from transformers import pipeline
+
+            self._classifier = pipeline("text-classification", model=self.model, top_k=None, truncation=True)
+        from instructkit.steps.language import LanguageId
+
+        self._langid = LanguageId()
+        self._langid.setup()
+
+    def _ready(self) -> None:
+        if "_langid" not in self.__dict__:
+            self.setup()
+
+    def score(self, texts: list[str], langs: list[str]) -> list[tuple[float, list[str], list[str]]]:
+        """``(score, categories, terms)`` per text."""
+        self._ready()
+        english = [0.0] * len(texts)
+        en_rows = [i for i, lang in enumerate(langs) if lang == "en"]
+        if self._english is not None and en_rows:
+            probs = self._english([texts[i] for i in en_rows])
+            for i, p in zip(en_rows, probs):
+                english[i] = float(p)
+        classified = [0.0] * len(texts)
+        if self._classifier is not None:
+            label = self.model_label.casefold()
+            for i, labels in enumerate(self._classifier(texts)):
+                classified[i] = sum(x["score"] for x in labels if label in x["label"].casefold())
+        wanted = set(self.languages) if self.languages else None
+        out = []
+        for text, lang, p_en, p_model in zip(texts, langs, english, classified):
+            use_lexicon = (wanted is None or lang in wanted) and not (lang == "en" and self._english is not None)
+            terms = lexicon_terms(text, lang) if use_lexicon else []
+            p_lex = 1.0 - 0.5 ** len(terms)
+            categories = [
+                name
+                for name, p in (("profanity_model", p_en), ("lexicon", p_lex), ("classifier", p_model))
+                if p > self.max_score
+            ]
+            out.append((round(max(p_en, p_lex, p_model), 4), categories, sorted(set(terms))))
+        return out
+
+    def annotate(self, batch: pa.Table) -> pa.Table:
+        self._ready()
+        texts = [t if isinstance(t, str) else "" for t in self.texts(batch)]
+        if "language" in batch.column_names:
+            langs = [lang or "und" for lang in batch.column("language").to_pylist()]
+        else:
+            langs = [self._langid.detect(t)[0] for t in texts]
+        scored = self.score(texts, langs)
+        batch = set_column(batch, "toxicity", pa.array([s for s, _, _ in scored], pa.float64()))
+        batch = set_column(batch, "toxicity_categories", pa.array([c for _, c, _ in scored], pa.list_(pa.string())))
+        return set_column(batch, "toxicity_terms", pa.array([t for _, _, t in scored], pa.list_(pa.string())))
+
+    def check(self, batch: pa.Table) -> list[str | None]:
+        if "toxicity" not in batch.column_names:
+            batch = self.annotate(batch)
+        return ["toxic" if s is not None and s > self.max_score else None for s in batch.column("toxicity").to_pylist()]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return super().__getstate__()
