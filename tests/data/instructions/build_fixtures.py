@@ -106,6 +106,13 @@ def main(corpora: Path) -> None:
                     "text": r["text"]})
     write(HERE / "faq_docs.jsonl", faq)
 
+    # Sample: every FAQ page of the Debian FAQ (English, Simplified Chinese) and the Python FAQ.
+    pages = sorted((v for (p, _), v in docs.items() if ("/FAQ/" in p and v["lang"] in ("en", "zh-cn"))
+                    or "/html/faq/" in p), key=lambda v: v["path"])
+    write(SAMPLES / "faq-docs.jsonl.gz", [{"id": v["path"].rsplit("/", 1)[1], "lang": v["lang"],
+                                          "source": v["source"], "path": v["path"], "text": v["text"]}
+                                         for v in pages])
+
 
 if __name__ == "__main__":
     main(Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/corpora"))
