@@ -135,3 +135,18 @@ def test_optional_generation_with_a_local_model(docs, tmp_path):
     assert again == found  # greedy decoding: the same questions every run
     with pytest.raises(RecipeError, match="generate: true needs model"):
         ExtractInstructions.from_params({"generate": True})
+
+
+def test_the_faq_sample():
+    import gzip
+    from collections import Counter
+
+    from instructkit import samples
+
+    path = Path(samples.__file__).parent / "instructions" / "faq-docs.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh]
+    step = ExtractInstructions()
+    found = Counter((d["lang"], rule) for d in docs for rule, _, _ in step.extract(d["text"]))
+    assert found == {("en", "headings"): 302, ("zh-cn", "headings"): 121, ("en", "definitions"): 7,
+                     ("zh-cn", "definitions"): 9}
