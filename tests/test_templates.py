@@ -129,3 +129,16 @@ def test_manual_instructions_recipe(tmp_path):
     for r in data:
         assert r["template"].startswith(f"qa.{r['lang']}.") and "+length." in r["template"]
         assert r["messages"][1]["content"] == r["answer"]
+
+
+def test_translation_from_the_parallel_corpus():
+    """chatterbot-corpus's Chinese science file translates the English one line by line."""
+    with open(DATA / "chatterbot.jsonl", encoding="utf-8") as fh:
+        convs = {c["id"]: c for c in map(json.loads, fh)}
+    rows = [{"id": f"science-{n}", "source": convs[f"zh-science-{n}"]["turns"][0],
+             "target": convs[f"en-science-{n}"]["turns"][0]} for n in range(4)]
+    out = render(pa.Table.from_pylist(rows), task="translation", language="zh",
+                 variables={"source_language": "中文", "target_language": "英文"}, constraints=["format"])
+    first = out[3]
+    assert first["source"] == "什么是热力学" and first["messages"][1]["content"] == "what is thermodynamics"
+    assert "英文" in first["messages"][0]["content"] and first["messages"][0]["content"].endswith("只输出译文。")
