@@ -28,7 +28,6 @@ from typing import ClassVar, Literal
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import regex
 
 from instructkit.lexicons import STOP_WORDS, UNSEGMENTED
 from instructkit.steps.base import Filter, set_column
@@ -39,7 +38,7 @@ _META = set("\\.+*?()|[]{}^$#&-~")
 
 
 def _chars(chars: str) -> str:
-    """``chars`` escaped for a character class of both Python's ``regex`` and polars' Rust regex."""
+    """``chars`` escaped for a character class of polars' (Rust) regex."""
     return "".join("\\" + c if c in _META else c for c in chars)
 
 
@@ -58,15 +57,11 @@ TOKEN = f"[{CJK}]|\\.\\.\\.+|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE)\\b|[{_PRE}]|{_
 _SYMBOLS = _chars("!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»") + \
     "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\p{Sentence_Terminal}"
 IS_WORD = f"[^{_SYMBOLS}]"
-_TOKEN_RE = regex.compile(TOKEN)
-_HYPHEN_RE = regex.compile(_HYPHEN)
-_CONTRACTION_RE = regex.compile(_CONTRACTION)
-_CJK_RE = regex.compile(f"[{CJK}]")
 
 
 def tokenize(text: str) -> list[str]:
-    """Words and punctuation tokens of ``text`` (the Python twin of ``token_list``)."""
-    return _TOKEN_RE.findall(_CONTRACTION_RE.sub(r"\1 \2", _HYPHEN_RE.sub(r"\1 \2 \3", text)))
+    """Words and punctuation tokens of one text (see ``token_list``)."""
+    return pl.select(token_list(pl.lit(text, dtype=pl.String))).item().to_list()
 
 
 def _split_infixes(t: pl.Expr) -> pl.Expr:
@@ -118,7 +113,11 @@ class _Heuristic(Filter):
     def check(self, batch: pa.Table) -> list[str | None]:
         if self.mode == "annotate":
             return [None] * batch.num_rows
-        scores = self.measure(self._texts(batch), batch)
+        names = self.score_columns() if self.mode == "both" else []
+        if names and all(name in batch.column_names for name in names):  # written by annotate just before
+            scores = pl.from_arrow(batch.select(names))
+        else:
+            scores = self.measure(self._texts(batch), batch)
         decision = pl.lit(None, dtype=pl.String)
         for reason, condition in reversed(self.rules()):
             decision = pl.when(condition).then(pl.lit(reason)).otherwise(decision)
@@ -127,6 +126,11 @@ class _Heuristic(Filter):
             if text is None:
                 reasons[i] = "no_text"
         return reasons
+
+    def score_columns(self) -> list[str]:
+        """Names of the measurement columns this filter writes."""
+        empty = pa.table({self.field_name(): pa.array([], pa.string())})
+        return self.measure(pl.Series("t", [], dtype=pl.String), empty).columns
 
     def _col(self, name: str) -> pl.Expr:
         return pl.col(f"{self.prefix}_{name}")
@@ -264,19 +268,6 @@ class GopherQuality(_Heuristic):
 
 
 # -- Gopher repetition --------------------------------------------------------------------------------
-def _duplicates(items: list[str]) -> tuple[int, int]:
-    """(number of repeated items, characters in them), counting every occurrence after the first."""
-    seen: set[str] = set()
-    n = chars = 0
-    for item in items:
-        if item in seen:
-            n += 1
-            chars += len(item)
-        else:
-            seen.add(item)
-    return n, chars
-
-
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -291,33 +282,24 @@ def _ngram_keys(ids: np.ndarray, sizes: set[int]) -> dict[int, np.ndarray]:
     return out
 
 
-def _top_ngram_chars(keys: np.ndarray, starts: np.ndarray, n: int, sep: int) -> int:
-    """Characters covered by the most frequent n-gram (all its occurrences); ties go to the earliest."""
-    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    top = counts.max()
-    at = first[counts == top].min()
-    return int(starts[at + n] - starts[at] + sep * (n - 1)) * int(top)
+def _dup_ngram_chars(index: list[int], keys: list[int], chars: list[int], docs: list[int], n: int,
+                     out: np.ndarray) -> None:
+    """Add to ``out[doc]`` the characters in n-grams that repeat an earlier one of the same document,
+    scanning as datatrove does: after a repeat the next n-1 n-grams are skipped (and not remembered).
 
-
-def _dup_ngram_chars(keys: np.ndarray, starts: np.ndarray, n: int) -> int:
-    """Characters in n-grams that repeat an earlier one; after a repeat the next n-1 n-grams are skipped."""
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    repeats = np.flatnonzero(first[inverse] < np.arange(len(keys)))
-    if not len(repeats):
-        return 0
-    idx = int(repeats[0])
-    seen = set(keys[:idx].tolist())
-    keys_list = keys.tolist()
-    chars = 0
-    while idx < len(keys_list):
-        key = keys_list[idx]
+    Only n-grams that occur twice or more can change the result, so only those are given: ``index`` is
+    their place among all n-grams of the batch (consecutive within a document), with their key, length
+    in characters and document."""
+    seen: set[int] = set()
+    skip_until, skip_doc = -1, -1
+    for i, key, c, d in zip(index, keys, chars, docs):
+        if i < skip_until and d == skip_doc:
+            continue
         if key in seen:
-            chars += int(starts[idx + n] - starts[idx])
-            idx += n
+            out[d] += c
+            skip_until, skip_doc = i + n, d
         else:
             seen.add(key)
-            idx += 1
-    return chars
 
 
 class GopherRepetition(_Heuristic):
@@ -362,36 +344,65 @@ class GopherRepetition(_Heuristic):
         )
         self.cjk_ngram_scale = cjk_ngram_scale
 
-    def scores(self, text: str, words: list[str] | None = None) -> dict[str, float]:
-        """Every repetition measurement of one text, as fractions (``words``: its ``tokenize``)."""
-        p = self.prefix
-        size = len(text) or 1
-        paragraphs = re.split(r"\n{2,}", text.strip())
-        n, chars = _duplicates(paragraphs)
-        out = {f"{p}_dup_para_frac": n / len(paragraphs), f"{p}_dup_para_char_frac": chars / size}
-        lines = re.split("\n+", text)
-        n, chars = _duplicates(lines)
-        out.update({f"{p}_dup_line_frac": n / len(lines), f"{p}_dup_line_char_frac": chars / size})
-        words = tokenize(text) if words is None else words
-        scale, sep = (self.cjk_ngram_scale, 0) if words and len(_CJK_RE.findall(text)) * 2 >= len(words) else (1, 1)
-        numbers: dict[str, int] = {}
-        ids = np.fromiter((numbers.setdefault(w, len(numbers)) for w in words), np.uint64, len(words))
-        starts = np.zeros(len(words) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, words), np.int64, len(words)), out=starts[1:])
-        keys = _ngram_keys(ids, {n * scale for n in (*self.top_n_grams, *self.dup_n_grams) if n * scale <= len(ids)})
-        for n in self.top_n_grams:
-            m = n * scale
-            out[f"{p}_top_{n}_gram"] = (_top_ngram_chars(keys[m], starts, m, sep) if m in keys else 0) / size
-        for n in self.dup_n_grams:
-            m = n * scale
-            out[f"{p}_duplicated_{n}_n_grams"] = (_dup_ngram_chars(keys[m], starts, m) if m in keys else 0) / size
-        return out
-
     def measure(self, texts: pl.Series, batch: pa.Table) -> pl.DataFrame:
-        if not len(texts):
-            return pl.DataFrame(schema={c: pl.Float64 for c in self.scores("x")})
-        tokens = pl.DataFrame([texts]).select(token_list(pl.col("t")))["t"].to_list()
-        return pl.DataFrame([self.scores(t, w) for t, w in zip(texts.to_list(), tokens)], orient="row")
+        p = self.prefix
+        size = texts.str.len_chars().clip(lower_bound=1).cast(pl.Float64).to_numpy()
+        docs = pl.DataFrame([texts]).with_row_index("doc")
+        out: dict[str, np.ndarray] = {}
+        splits = {"para": pl.col("t").str.strip_chars().str.replace_all(r"\n{2,}", "\x00"),
+                  "line": pl.col("t").str.replace_all(r"\n+", "\x00")}
+        for kind, parts in splits.items():
+            rows = docs.select("doc", parts.str.split("\x00").alias("part")).explode("part")
+            repeat = ~pl.col("part").is_first_distinct().over("doc")
+            per_doc = rows.group_by("doc", maintain_order=True).agg(
+                pl.len().alias("n"), repeat.sum().alias("r"),
+                pl.when(repeat).then(pl.col("part").str.len_chars()).otherwise(0).sum().alias("c"))
+            out[f"{p}_dup_{kind}_frac"] = (per_doc["r"] / per_doc["n"]).to_numpy()
+            out[f"{p}_dup_{kind}_char_frac"] = per_doc["c"].to_numpy() / size
+        out.update(self._ngram_scores(texts, docs, size))
+        order = ["dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"]
+        return pl.DataFrame({f"{p}_{k}": out[f"{p}_{k}"] for k in order} |
+                            {k: v for k, v in out.items() if "gram" in k})
+
+    def _ngram_scores(self, texts: pl.Series, docs: pl.DataFrame, size: np.ndarray) -> dict[str, np.ndarray]:
+        """Top and duplicated n-gram character fractions of every document, over the batch's flat tokens."""
+        p, n_docs = self.prefix, len(texts)
+        tokens = docs.select("doc", token_list(pl.col("t")).alias("w")).explode("w").drop_nulls("w")
+        ids = tokens["w"].hash(seed=0).to_numpy()
+        doc = tokens["doc"].cast(pl.Int64).to_numpy()
+        starts = np.zeros(len(ids) + 1, np.int64)
+        np.cumsum(tokens["w"].str.len_chars().to_numpy(), out=starts[1:])
+        per_doc = np.bincount(doc, minlength=n_docs)
+        end = np.cumsum(per_doc)[doc]  # one past each token's document
+        cjk = texts.str.count_matches(f"[{CJK}]").to_numpy()
+        scale = np.where((per_doc > 0) & (cjk * 2 >= per_doc), self.cjk_ngram_scale, 1)
+        sep = (scale == 1).astype(np.int64)  # datatrove joins words with a space; characters need none
+        wanted = {(n, s) for n in (*self.top_n_grams, *self.dup_n_grams) for s in set(scale.tolist())}
+        keys = _ngram_keys(ids, {n * s for n, s in wanted if n * s <= len(ids)})
+        tops = {n: np.zeros(n_docs) for n in self.top_n_grams}
+        dups = {n: np.zeros(n_docs) for n in self.dup_n_grams}
+        for n, s in sorted(wanted):
+            m = n * s
+            if m not in keys:
+                continue
+            pos = np.flatnonzero((np.arange(len(keys[m])) + m <= end[: len(keys[m])]) & (scale[doc[: len(keys[m])]] == s))
+            if not len(pos):
+                continue
+            d = doc[pos]
+            k = keys[m][pos] ^ (d.astype(np.uint64) * _MIX)
+            _, first, inverse, counts = np.unique(k, return_index=True, return_inverse=True, return_counts=True)
+            if n in tops:
+                at = pos[first]
+                order = np.lexsort((at, -counts, d[first]))
+                best = order[np.r_[True, d[first][order][1:] != d[first][order][:-1]]]
+                bd, ba = d[first][best], at[best]
+                tops[n][bd] = (starts[ba + m] - starts[ba] + sep[bd] * (m - 1)) * counts[best]
+            if n in dups:
+                i = np.flatnonzero(counts[inverse] > 1)
+                _dup_ngram_chars(i.tolist(), k[i].tolist(), (starts[pos[i] + m] - starts[pos[i]]).tolist(),
+                                 d[i].tolist(), m, dups[n])
+        return {**{f"{p}_top_{n}_gram": v / size for n, v in tops.items()},
+                **{f"{p}_duplicated_{n}_n_grams": v / size for n, v in dups.items()}}
 
     def rules(self) -> list[tuple[str, pl.Expr]]:
         c = self._col
