@@ -98,6 +98,7 @@ def render_card(stats: dict[str, Any]) -> str:
 def _recipe_for_card(recipe: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in recipe.items() if v not in ("", [], None)}
     out.pop("executor", None)
+    out["output"] = {k: v for k, v in out.get("output", {}).items() if k != "path"}  # a local path; not the data's
     return out
 
 

@@ -89,6 +89,26 @@ def steps(markdown: bool) -> None:
 
 
 @cli.command()
+@click.argument("output", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the card instead of writing OUTPUT/README.md.")
+def card(output: Path, to_stdout: bool) -> None:
+    """Render the dataset card of a finished OUTPUT directory again from its stats.json."""
+    import json
+
+    from instructkit.card import render_card
+
+    stats_path = output / "stats.json"
+    if not stats_path.is_file():
+        _fail(RecipeError(f"{output} has no stats.json: not a finished instructkit output"), 2)
+    text = render_card(json.loads(stats_path.read_text(encoding="utf-8")))
+    if to_stdout:
+        click.echo(text, nl=False)
+    else:
+        (output / "README.md").write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output / 'README.md'}")
+
+
+@cli.command()
 @click.argument("output", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--repo", "repo_id", required=True, metavar="ORG/NAME", help="Dataset repository on the Hub.")
 @click.option("--private", is_flag=True, help="Create the repository private.")
