@@ -10,6 +10,9 @@ _SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000
           (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
 
 
+_BY_DESIGN = {"gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality", "language_id"}
+
+
 def size_category(n: int) -> str:
     for bound, label in _SIZES:
         if n < bound:
@@ -71,8 +74,10 @@ def render_card(stats: dict[str, Any]) -> str:
     if metrics:
         lines += ["", "Step metrics:", ""]
         lines += [f"- `{step}` {name}: {_num(value)}" for step, name, value in metrics]
-    lines += ["", "Short documents and other languages than the recipe expects may be dropped by design of the "
-              "quality rules; the table above says how many, and `rejected/` holds every one of them.", ""]
+    if any(s["name"] in _BY_DESIGN for s in stats["steps"]):
+        lines += ["", "Short documents (C4 and Gopher want at least 3-5 sentences or 50 words) and languages the recipe "
+                  "does not keep are dropped by design; the table says how many, and `rejected/` holds each one."]
+    lines.append("")
     for name, report in (stats.get("reports") or {}).items():
         if isinstance(report, dict) and report.get("markdown"):
             lines += [f"## Report: {name}", "", report["markdown"].strip(), ""]
