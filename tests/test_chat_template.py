@@ -68,7 +68,13 @@ def test_token_report(tokenizer_dir, convs):
     over = [r for r in rows if r["num_tokens"] > 40]
     assert 0 < len(over) < len(rows)
     assert metrics == {"tokens": sum(r["num_tokens"] for r in rows), "records_over_max_length": len(over),
-                       "truncated_tokens": sum(r["num_tokens"] - 40 for r in over)}
+                       "truncated_tokens": sum(r["num_tokens"] - 40 for r in over),
+                       "records_up_to_40_tokens": len(rows) - len(over)}
+    step = ChatTemplate(tokenizer=str(tokenizer_dir), max_length=200)
+    step.apply(batch)
+    metrics = step.drain_metrics()
+    assert [metrics[f"records_up_to_{b}_tokens"] for b in (64, 128, 200)] == [
+        sum(r["num_tokens"] <= b for r in rows) for b in (64, 128, 200)]
 
 
 def test_template_override_and_generation_prompt(tokenizer_dir, convs):

@@ -19,7 +19,8 @@ class ChatTemplate(Mapper):
 
     Adds ``num_tokens`` and ``truncated_tokens`` (tokens beyond ``max_length``, which training would cut)
     per record, and the rendered text in ``output_field`` (``null`` to skip it). Reports the metrics
-    ``tokens``, ``records_over_max_length`` and ``truncated_tokens`` for the whole dataset.
+    ``tokens``, ``records_over_max_length`` and ``truncated_tokens`` for the whole dataset, and the length
+    distribution as ``records_up_to_<n>_tokens`` for n = 64, 128, ... up to ``max_length`` (cumulative).
     ``chat_template`` overrides the tokenizer's template (it runs in Jinja's sandbox, as transformers
     renders every chat template).
 
@@ -49,6 +50,13 @@ class ChatTemplate(Mapper):
         self.chat_template = chat_template
         self.add_generation_prompt = add_generation_prompt
         self.output_field = output_field
+
+    def buckets(self) -> list[int]:
+        bounds, b = [], 64
+        while b < self.max_length:
+            bounds.append(b)
+            b *= 2
+        return bounds + [self.max_length]
 
     def setup(self) -> None:
         try:
@@ -83,6 +91,8 @@ class ChatTemplate(Mapper):
         self.count("tokens", sum(counts))
         self.count("records_over_max_length", sum(c > 0 for c in cut))
         self.count("truncated_tokens", sum(cut))
+        for bound in self.buckets():
+            self.count(f"records_up_to_{bound}_tokens", sum(n <= bound for n in counts))
         batch = set_column(batch, "num_tokens", pa.array(counts, pa.int64()))
         batch = set_column(batch, "truncated_tokens", pa.array(cut, pa.int64()))
         if self.output_field:
