@@ -92,7 +92,7 @@ class Toxicity(Filter):
     """Score toxicity offline in many languages and drop records above ``max_score`` (reason ``toxic``).
 
     The score is the largest of: alt-profanity-check's probability (English; the English word list is used
-    only without it), ``1 - 0.5**hits`` for word-list hits in the record's language (``language`` column from ``language_id``, else detected), and the
+    only without it), ``1 - 0.25**hits`` for word-list hits in the record's language (``language`` column from ``language_id``, else detected), and the
     optional ``model``'s probability of a label containing ``model_label``. Categories say which fired:
     ``profanity_model``, ``lexicon``, ``classifier``.
 
@@ -172,7 +172,7 @@ class Toxicity(Filter):
         for text, lang, p_en, p_model in zip(texts, langs, english, classified):
             use_lexicon = (wanted is None or lang in wanted) and not (lang == "en" and self._english is not None)
             terms = lexicon_terms(text, lang) if use_lexicon else []
-            p_lex = 1.0 - 0.5 ** len(terms)
+            p_lex = 1.0 - 0.25 ** len(terms)
             categories = [
                 name
                 for name, p in (("profanity_model", p_en), ("lexicon", p_lex), ("classifier", p_model))
