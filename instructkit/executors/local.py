@@ -10,6 +10,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 _CONTEXT: Any = None
+_THREAD_VARS = ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
 
 
 def _install(context: Any) -> None:
@@ -35,6 +36,11 @@ class LocalExecutor:
 
     def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
+            # Share the cores between the workers instead of letting each one's thread pools take all of them.
+            threads = str(max(1, (os.cpu_count() or 1) // self.workers))
+            self._saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
+            for k in _THREAD_VARS:
+                os.environ.setdefault(k, threads)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
@@ -47,6 +53,11 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            for k, v in self._saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def map(self, fn: Callable[[Any, Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         if self._pool is None:
