@@ -36,20 +36,24 @@ def measure(corpus: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(corpus), str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ps, peak = psutil.Process(proc.pid), 0
+    ps, peak, per_process = psutil.Process(proc.pid), 0, {}
     while proc.poll() is None:
         total = 0
         for p in [ps, *ps.children(recursive=True)]:
             try:
-                total += p.memory_info().rss
+                rss = p.memory_info().rss
             except psutil.Error:
-                pass
+                continue
+            total += rss
+            per_process[p.pid] = max(per_process.get(p.pid, 0), rss)
         peak = max(peak, total)
         time.sleep(0.02)
     stdout, stderr = proc.communicate()
     if proc.returncode:
         raise RuntimeError(stderr[-3000:])
-    return {"wall": time.perf_counter() - t0, "rss": peak, **json.loads(stdout.strip().splitlines()[-1])}
+    main_rss = per_process.get(proc.pid, 0)
+    worker_rss = max((v for k, v in per_process.items() if k != proc.pid), default=0)
+    return {"wall": time.perf_counter() - t0, "rss": peak, "main": main_rss, "worker": worker_rss, **json.loads(stdout.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -74,7 +78,7 @@ def main() -> None:
             r = measure(corpus, Path(tmp) / f"out{docs}")
             est = MinHashDedup().estimate(int(mb * 1e6), docs)
             print(f"{docs:>9,} docs {mb:7.1f} MB: wall {r['wall']:6.1f} s  peak RSS (all processes) "
-                  f"{r['rss'] / 2**20:6.0f} MB  dropped {r['rejected']:,} (injected {len(truth):,})  "
+                  f"{r['rss'] / 2**20:6.0f} MB (main {r['main'] / 2**20:.0f}, largest worker {r['worker'] / 2**20:.0f})  dropped {r['rejected']:,} (injected {len(truth):,})  "
                   f"estimate: fit peak {est['peak_memory_bytes'] / 2**20:.0f} MB, disk {est['disk_bytes'] / 2**20:.0f} MB",
                   flush=True)
 

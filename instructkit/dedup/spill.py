@@ -8,6 +8,7 @@ appended (the sort is stable).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ class ShardedSpill:
 
     def __init__(
         self, directory: Path, *, width: int = 2, key_width: int = 1, shards: int = default_shards,
-        buffer_rows: int = 1 << 20,
+        buffer_rows: int = 1 << 18,
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -76,3 +77,28 @@ def runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(np.r_[True, ~same])
     head = starts[np.searchsorted(starts, member, side="right") - 1]
     return head, member
+
+
+class FileReader:
+    """Random reads from a file of fixed-size numpy rows with ``pread``: resident memory is just what was
+    read (a memory map would map whole large folios of the page cache per touched row)."""
+
+    def __init__(self, path: Path, dtype: type | np.dtype, columns: int = 1) -> None:
+        self.dtype = np.dtype(dtype)
+        self.columns = columns
+        self.row_bytes = self.dtype.itemsize * columns
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """``(len(index), columns)`` rows at these row numbers."""
+        size, fd = self.row_bytes, self._fd
+        data = b"".join([os.pread(fd, size, i * size) for i in np.asarray(index).tolist()])
+        return np.frombuffer(data, dtype=self.dtype).reshape(len(index), self.columns)
+
+    def span(self, lo: int, hi: int) -> np.ndarray:
+        """Values ``lo:hi`` of a flat file."""
+        size = self.dtype.itemsize
+        return np.frombuffer(os.pread(self._fd, (hi - lo) * size, lo * size), dtype=self.dtype)
+
+    def close(self) -> None:
+        os.close(self._fd)
