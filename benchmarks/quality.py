@@ -60,7 +60,10 @@ def run_datatrove(args: tuple[list[str], tuple[str, ...]]) -> int:
     _quiet()
     from datatrove.data import Document
     from datatrove.pipeline.filters import (
-        C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter,
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
     )
 
     classes = {"gopher_quality": GopherQualityFilter, "gopher_repetition": GopherRepetitionFilter,

@@ -33,7 +33,10 @@ def load(limit: int | None) -> list[dict]:
 
 def datatrove_filters() -> dict:
     from datatrove.pipeline.filters import (
-        C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter,
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
     )
     return {"gopher_quality": GopherQualityFilter(), "gopher_repetition": GopherRepetitionFilter(),
             "c4_quality": C4QualityFilter(), "fineweb_quality": FineWebQualityFilter()}
@@ -74,7 +77,7 @@ def main() -> None:
             row.append(f"{same}/{len(idx)} = {same / max(len(idx), 1):.1%}")
         kept = [(sum(ik[i] is None for i, c in enumerate(cjk) if c is want),
                  sum(dt[i] is None for i, c in enumerate(cjk) if c is want)) for want in (False, True)]
-        print(f"{row[0]:<20}{row[1]:>24}{row[2]:>16}{'%d/%d' % kept[0]:>22}{'%d/%d' % kept[1]:>22}")
+        print(f"{row[0]:<20}{row[1]:>24}{row[2]:>16}{'{}/{}'.format(*kept[0]):>22}{'{}/{}'.format(*kept[1]):>22}")
         diffs = Counter((ik[i], dt[i]) for i in range(len(docs)) if (ik[i] is None) != (dt[i] is None) and not cjk[i])
         for (a, b), n in diffs.most_common(6):
             print(f"    other scripts: instructkit {a or 'keep'} / datatrove {b or 'keep'}: {n}")

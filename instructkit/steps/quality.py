@@ -151,8 +151,9 @@ class GopherQuality(_Heuristic):
     (``gopher_too_many_bullets``), over 30 % ending with an ellipsis (``gopher_too_many_end_ellipsis``), under
     80 % of words with a letter (``gopher_below_alpha_threshold``) or fewer than ``min_stop_words`` distinct
     stop words of its language (``gopher_few_stop_words``). The language is ``language_field`` when the
-    records have it, else guessed from the script (Han -> zh, Kana -> ja, else en); languages without a
-    stop-word list skip that rule. ``null`` disables a rule.
+    records have it (as ``language_id`` writes), else guessed from the script (Han -> zh, Kana -> ja,
+    Hangul -> ko, else en); languages without a stop-word list (ko among them) skip that rule. ``null``
+    disables a rule.
 
     ```yaml
     - gopher_quality: {min_doc_words: 50, max_doc_words: 100000, mode: filter}
@@ -226,6 +227,7 @@ class GopherQuality(_Heuristic):
         guessed = (
             pl.when(unsegmented & t.str.contains(f"[{KANA}]")).then(pl.lit("ja"))
             .when(unsegmented).then(pl.lit("zh"))
+            .when(t.str.count_matches(r"\p{Hangul}") * 2 >= pl.col("words")).then(pl.lit("ko"))
             .otherwise(pl.lit("en"))
         )
         df = df.with_columns(pl.col("lang").fill_null(guessed))
@@ -292,7 +294,7 @@ def _dup_ngram_chars(index: list[int], keys: list[int], chars: list[int], docs: 
     in characters and document."""
     seen: set[int] = set()
     skip_until, skip_doc = -1, -1
-    for i, key, c, d in zip(index, keys, chars, docs):
+    for i, key, c, d in zip(index, keys, chars, docs, strict=True):
         if i < skip_until and d == skip_doc:
             continue
         if key in seen:
@@ -421,7 +423,16 @@ class GopherRepetition(_Heuristic):
 _C4_END = "(?:[.?!\"']|[。！？．」』]|[。！？][”’])$"
 _CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
-_SENTENCE_END = r"[.!?。！？]+[\"'”’)\]」』]*(?:\s|$)"
+
+
+def _sentences(line: pl.Expr) -> pl.Expr:
+    """Sentences in each line as spaCy's rule-based sentencizer counts them: a new sentence starts at a word
+    that follows a sentence-terminal token (``.``, ``?``, ``。`` ...) with only punctuation in between."""
+    tokens = token_list(line)
+    term = pl.element().str.contains(r"^\p{Sentence_Terminal}$").cast(pl.Int32).cum_sum()
+    starts = tokens.list.eval(term.filter(pl.element().str.contains(IS_WORD)).diff(null_behavior="ignore"))
+    first = tokens.list.eval(term.filter(pl.element().str.contains(IS_WORD)).first())
+    return 1 + starts.list.eval((pl.element() > 0).sum()).list.first() + (first.list.first() > 0).cast(pl.Int32)
 _LINE_BREAKS = "\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 
 
@@ -504,23 +515,28 @@ class C4Quality(_Heuristic):
         curly = ok & line.str.contains("{", literal=True) if self.filter_curly_bracket else pl.lit(False)
         if self.filter_policy:
             ok = ok & ~pl.any_horizontal([lower.str.contains(p, literal=True) for p in _POLICY])
-        sentences = pl.when(ok).then(pl.max_horizontal(line.str.count_matches(_SENTENCE_END), 1)).otherwise(0)
         never = 1 << 62
         p = self.prefix
+        lines = lines.with_columns(
+            ok=ok,
+            clean=line,
+            lorem=pl.when(lorem).then(pl.col("n")).otherwise(never),
+            curly=pl.when(curly).then(pl.col("n")).otherwise(never),
+            terminal=terminal,
+        )
+        sentences = (  # tokenised only for the lines C4 keeps
+            lines.filter("ok").group_by("doc").agg(_sentences(pl.col("clean")).sum().alias(f"{p}_sentences"))
+        )
         per_doc = (
-            lines.with_columns(
-                sentences=sentences,
-                lorem=pl.when(lorem).then(pl.col("n")).otherwise(never),
-                curly=pl.when(curly).then(pl.col("n")).otherwise(never),
-                terminal=terminal,
-            )
-            .group_by("doc", maintain_order=True)
+            lines.group_by("doc", maintain_order=True)
             .agg(
-                pl.col("sentences").sum().alias(f"{p}_sentences"),
                 pl.col("terminal").any().alias(f"{p}_terminal_punct"),
                 pl.col("lorem").min(),
                 pl.col("curly").min(),
             )
+            .join(sentences, on="doc", how="left", maintain_order="left")
+            .with_columns(pl.col(f"{p}_sentences").fill_null(0))
+            .select("doc", f"{p}_sentences", f"{p}_terminal_punct", "lorem", "curly")
         )
         first = pl.min_horizontal("lorem", "curly")
         per_doc = per_doc.with_columns(
