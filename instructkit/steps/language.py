@@ -74,7 +74,7 @@ def script_decision(text: str) -> tuple[str | None, tuple[str, ...] | None, floa
         return UNDETERMINED, None, 0.0
     han, kana, hangul = counts["CJK"], counts["HIRAGANA"] + counts["KATAKANA"], counts["HANGUL"]
     cjk = han + kana + hangul
-    if cjk >= 0.5 * letters:
+    if 3 * cjk >= letters - cjk:  # one Han character carries about as much as a Latin word
         if hangul >= max(kana, 0.3 * cjk):
             return "ko", None, hangul / letters
         if kana and (kana >= 2 or kana >= 0.1 * (han + kana)):
