@@ -43,12 +43,15 @@ def _chars(chars: str) -> str:
 
 
 # Tokens follow spaCy's English tokenizer (what datatrove counts with), simplified: whitespace chunks lose
-# prefix and suffix punctuation one character at a time; hyphens, slashes and apostrophes between letters
-# split a chunk; everything else inside a chunk stays whole (``os.path.join(a``, ``UTF-8``, ``-o``).
+# prefix and suffix punctuation one character at a time; hyphens, slashes and apostrophes between letters,
+# hyphens between digits and a period between a lower- and an upper-case letter split a chunk; everything
+# else inside a chunk stays whole (``os.path.join(a``, ``UTF-8``, ``-o``).
 _PUNCT = "…,:;!?¿؟¡()[]{}<>_#*&。？！，、；：～·।،۔؛٪'\"”“`‘´’‚„»«「」『』（）〔〕【】《》〈〉"
 _PRE = _chars("§%=—–+$£€¥" + _PUNCT) + "\\p{So}"
 _SUF = _chars("%—–." + _PUNCT) + "\\p{So}"
 _HYPHEN = r"([\p{L}\p{N}])(---|--|——|[-–—~:<>=/])(\p{L})"
+_NUMERIC_INFIX = r"(\p{N})([-+*^])(\p{N})"
+_CASE_PERIOD = r"(\p{Ll})(\.)(\p{Lu})"
 _CONTRACTION = r"(\p{L})(n['’]t|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE))\b"
 _CORE = f"[^\\s{_PRE}{CJK}](?:[^\\s{CJK}]*[^\\s{_SUF}{CJK}])?"
 TOKEN = f"[{CJK}]|\\.\\.\\.+|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE)\\b|[{_PRE}]|{_CORE}"
@@ -65,7 +68,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def _split_infixes(t: pl.Expr) -> pl.Expr:
-    return t.str.replace_all(_HYPHEN, "$1 $2 $3").str.replace_all(_CONTRACTION, "$1 $2")
+    for infix in (_HYPHEN, _NUMERIC_INFIX, _CASE_PERIOD):
+        t = t.str.replace_all(infix, "$1 $2 $3")
+    return t.str.replace_all(_CONTRACTION, "$1 $2")
 
 
 def token_list(t: pl.Expr) -> pl.Expr:
