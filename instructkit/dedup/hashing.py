@@ -50,17 +50,17 @@ def fmix64(x: np.ndarray) -> np.ndarray:
 
 
 def prepare(texts: Iterable[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """``(codepoints, bounds)``: the lower-cased texts as one uint32 array of code points and where each
+    """``(codepoints, bounds)``: the case-folded texts as one uint32 array of code points and where each
     text starts in it (plus the end). Texts holding characters that NFKC folds into letters or digits
     (full-width forms, ligatures, ...) are NFKC-normalised first; other folds only touch separators."""
     texts = [(t or "").lower() if not t or t.isascii() else t for t in texts]
-    cp, bounds = _codepoints([t if t.isascii() else t.lower() for t in texts])
+    cp, bounds = _codepoints([t if t.isascii() else t.casefold() for t in texts])
     fold = np.flatnonzero(_fold_table()[np.minimum(cp, 0xFFFF)])
     if len(fold):
         rows = np.unique(np.searchsorted(bounds, fold, side="right") - 1)
         for r in rows.tolist():
-            texts[r] = unicodedata.normalize("NFKC", texts[r]).lower()
-        cp, bounds = _codepoints([t if t.isascii() else t.lower() for t in texts])
+            texts[r] = unicodedata.normalize("NFKC", texts[r]).casefold()
+        cp, bounds = _codepoints([t if t.isascii() else t.casefold() for t in texts])
     return cp, bounds
 
 

@@ -190,21 +190,27 @@ class MinHashDedup(GlobalStep):
                 self.count(f"cluster_size_{lo}" if lo == hi else f"cluster_size_{lo}_{hi or 'plus'}", n)
 
     def estimate(self, input_bytes: int, records: int | None = None) -> dict[str, Any]:
-        """Estimated peak memory and scratch disk of ``fit`` for an input of this size."""
+        """Estimated peak memory (of the step itself, in a worker or in ``fit``) and scratch disk."""
         records = records if records is not None else max(1, input_bytes // 2000)
         bands, _ = self.banding()
-        bucket_bytes = records * bands * 16
-        disk = records * (self.num_perm * 4 + 40) + bucket_bytes
-        shard = bucket_bytes // ShardedSpill.default_shards
-        peak = 3 * shard + 64 * 2**20
+        shingles = input_bytes // 6  # ~one shingle per word (about 6 bytes of text) or CJK character
+        per_record = self.num_perm * 4 + bands * 8 + 16
+        disk = records * (per_record + 8 + 40) + bands * records * 16
+        if self.verify == "exact":
+            disk += shingles * 4
+        shard = bands * records * 16 // ShardedSpill.default_shards
+        worker = 120 * 2**20  # hashing ~1M characters at a time: ~24 temporary arrays of 8 B per character
+        fit = 3 * shard + 3 * (1 << 18) * 16 + records * 16 + 32 * 2**20
         return {
-            "peak_memory_bytes": int(peak),
+            "peak_memory_bytes": int(max(worker, fit)),
             "disk_bytes": int(disk),
             "explanation": (
-                f"{records:,} records x {bands} band keys (16 B each) spill to "
-                f"{ShardedSpill.default_shards} sorted shards on disk; signatures ({self.num_perm} x 4 B per "
-                "record) are memory-mapped; fit holds one shard at a time (x3 while sorting) plus the "
-                "candidate pairs, which grow with the number of duplicates, not with the corpus"
+                f"workers hash ~1M characters at a time (~{worker >> 20} MB) and hand fit {per_record} B per "
+                f"record; fit spills {records:,} x {bands} band keys (16 B) to {ShardedSpill.default_shards} "
+                "sorted shards and holds one at a time (x3 while sorting), keeps signatures"
+                + (" and 32-bit shingle sets" if self.verify == "exact" else "")
+                + " on disk (read back with pread), and 16 B per record for union-find and id lookup; "
+                "candidate pairs and drops grow with the number of duplicates, not with the corpus"
             ),
         }
 
