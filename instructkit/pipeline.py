@@ -82,7 +82,7 @@ class Pipeline:
         steps: list[Step] | list[tuple[str, Step]],
         *,
         name: str = "instructkit-run",
-        text_field: str = "text",
+        text_field: str | None = None,
         format: str = "text",
     ) -> None:
         if steps and isinstance(steps[0], tuple):
@@ -95,7 +95,8 @@ class Pipeline:
         self.recipe = Recipe(
             name=name,
             steps=labelled,
-            input={**{k: d for k, (_, d) in SECTIONS["input"].items()}, "text_field": text_field, "format": format},
+            input={**{k: d for k, (_, d) in SECTIONS["input"].items()}, "format": format,
+                   "text_field": text_field or ("text" if format == "text" else "messages")},
             output={k: d for k, (_, d) in SECTIONS["output"].items()},
         )
 

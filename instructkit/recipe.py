@@ -144,6 +144,8 @@ def load_recipe(
     if output_path is not None:
         raw["output"]["path"] = output_path
 
+    if raw["input"].get("format", "text") != "text":
+        raw["input"].setdefault("text_field", "messages")  # instruction formats import to `messages`
     sections = {s: _check_section(raw[s], s, origin) for s in SECTIONS}
     if sections["input"]["format"] not in FORMATS:
         raise RecipeError(f"{origin}: input.format {sections['input']['format']!r} is not one of {', '.join(FORMATS)}")

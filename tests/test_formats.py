@@ -217,7 +217,7 @@ def test_instruction_dataset_recipe(tmp_path):
     assert steps["prompt_echo"]["dropped"] == {"response_repeats_prompt": 9}
     assert steps["exact_dedup"]["dropped"] == {"duplicate_of": 1351}  # tech_support repeats ten prompts
     report = steps["chat_template"]["metrics"]
-    assert report["records_over_max_length"] == 102 and report["truncated_tokens"] == 5426
+    assert report["records_over_max_length"] == 100 and report["truncated_tokens"] == 5583
     import pyarrow.parquet as pq
 
     data = pa.concat_tables([pq.read_table(f) for f in sorted((out / "data").glob("*.parquet"))])

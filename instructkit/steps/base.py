@@ -227,7 +227,7 @@ class Filter(Step):
     def check(self, batch: pa.Table) -> list[str | None]:
         """One drop reason per row, ``None`` to keep."""
         if type(self).check_text is not Filter.check_text:
-            return [self.check_text(t) if isinstance(t, str) else "no_text" for t in self.texts(batch)]
+            return self.check_texts(batch, self.check_text)
         return [self.check_record(r) for r in batch.to_pylist()]
 
     def check_record(self, record: dict[str, Any]) -> str | None:
@@ -245,8 +245,7 @@ class Mapper(Step):
 
     def apply(self, batch: pa.Table) -> pa.Table:
         if type(self).apply_text is not Mapper.apply_text:
-            texts = [self.apply_text(t) if isinstance(t, str) else t for t in self.texts(batch)]
-            return set_column(batch, self.field_name(), texts)
+            return self.map_texts(batch, self.apply_text)
         raise NotImplementedError(f"{type(self).__name__} implements neither apply nor apply_text")
 
     def apply_text(self, text: str) -> str:
