@@ -81,7 +81,9 @@ def test_paragraph_level_shares_for_a_mixed_document(sample):
     assert out.column("id").to_pylist() == [7]  # input fields kept
 
 
-@pytest.mark.parametrize("backend", ["py3langid", "langid", "langdetect", "lingua"])
+@pytest.mark.parametrize(
+    "backend", ["py3langid", pytest.param("langid", marks=pytest.mark.slow), "langdetect", "lingua"]
+)
 def test_every_backend_names_common_languages(backend, sample):
     picked = [r for r in sample if r["variant"] in ("en", "de", "ru", "fr") and r["bucket"] == "long"]
     step = LanguageId(backend=backend)

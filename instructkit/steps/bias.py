@@ -26,7 +26,7 @@ _ZH_PAIRS = [
     ("叔叔", "阿姨"), ("国王", "女王"), ("國王", "女王"), ("王子", "公主"), ("老公", "老婆"), ("男朋友", "女朋友"),
 ]
 # Words that contain 他 but are not "he": other, others, guitar, other places.
-_ZH_KEEP = ["其他", "其它", "他人", "吉他", "他乡", "他鄉", "他日", "他国", "他國", "利他"]
+_ZH_KEEP = ["其他", "其它", "他人", "吉他", "他乡", "他鄉", "他日", "他时", "他時", "他国", "他國", "利他"]
 # "her" is "his" before a noun and "him" otherwise; a following word from this list means "him".
 _NOT_NOUN = set("a an the and or but to of in on at for with from by as is was that this it . , ; : ! ?".split())
 

@@ -58,13 +58,16 @@ def lexicon_terms(text: str, lang: str) -> list[str]:
         return [m.group() for m in lexicon.finditer(folded) if cuts is None or (m.start() in cuts and m.end() in cuts)]
     phrases, longest = lexicon
     words = _WORD.findall(folded)
-    found = []
-    for i in range(len(words)):
+    found, i = [], 0
+    while i < len(words):
+        step = 1
         for n in range(min(longest, len(words) - i), 0, -1):
             gram = " ".join(words[i : i + n])
             if gram in phrases or (n == 1 and len(gram) > 4 and (gram[:-1] in phrases or gram[:-2] in phrases)):
                 found.append(gram)
+                step = n
                 break
+        i += step
     return found
 
 

@@ -1,0 +1,94 @@
+"""toxicity on real text: English (alt-profanity-check), Chinese, Spanish and Italian (word lists)."""
+
+from __future__ import annotations
+
+import builtins
+import pickle
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from conftest import read_jsonl
+from instructkit.steps.toxicity import Toxicity, lexicon_languages, lexicon_terms
+
+DATA = Path(__file__).parent / "data" / "toxicity" / "toxicity.jsonl"
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    return read_jsonl(DATA)
+
+
+@pytest.fixture(scope="module")
+def annotated(records) -> pa.Table:
+    batch = pa.Table.from_pylist([{"text": r["text"], "language": r["lang"], "source": r["source"]} for r in records])
+    return Toxicity().annotate(batch)
+
+
+def test_detections_match_the_labels_in_every_language(records, annotated):
+    reasons = Toxicity().check(annotated)
+    expected = ["toxic" if r["toxic"] else None for r in records]
+    got = {(r["lang"], r["text"][:30]): reason for r, reason in zip(records, reasons)}
+    assert reasons == expected, got
+    assert {r["lang"] for r in records} == {"en", "zh", "es", "it"}
+    assert annotated.column("source").to_pylist() == [r["source"] for r in records]  # fields kept
+
+
+def test_english_is_scored_by_the_model(records, annotated):
+    rows = [(r, row) for r, row in zip(records, annotated.to_pylist()) if r["lang"] == "en" and r["toxic"]]
+    assert rows and all("profanity_model" in row["toxicity_categories"] for _, row in rows)
+    assert all(row["toxicity"] > 0.9 for _, row in rows)
+
+
+def test_chinese_terms_and_word_boundaries(records, annotated):
+    rows = {r["text"]: row for r, row in zip(records, annotated.to_pylist()) if r["lang"] == "zh"}
+    assert rows["是谁写的白痴"]["toxicity_terms"] == ["白痴"]
+    assert rows["是谁写的白痴"]["toxicity_categories"] == ["lexicon"]
+    assert rows["是誰寫的白痴"]["toxicity"] == 0.75
+    # 叫做爱 is 叫做 + 爱 and 你妈妈 is "your mother": jieba's words keep them clean
+    assert rows["谁是你妈妈"]["toxicity"] == 0.0
+    assert rows["我对你的感情，是人类和bot之间独有的信任和友谊 你可以把它叫做爱。"]["toxicity_terms"] == []
+
+
+def test_language_is_detected_without_a_language_column(records):
+    batch = pa.Table.from_pylist([{"text": r["text"]} for r in records])
+    reasons = Toxicity().check(batch)
+    assert reasons == ["toxic" if r["toxic"] else None for r in records]
+
+
+def test_spanish_plural_and_phrases():
+    assert lexicon_terms("Aiba la ostia, ¿pero qué cojones dices?", "es") == []
+    assert lexicon_terms("¡Hijo de puta! Son unos cabrones.", "es") == ["hijo de puta", "cabrones"]
+    assert "zh" in lexicon_languages() and len(lexicon_languages()) >= 20
+
+
+def test_max_score_two_hits(records):
+    step = Toxicity(max_score=0.9, english_model=False)
+    texts = ["¡Hijo de puta! Son unos cabrones.", "la vida es una mierda"]
+    assert step.check(pa.table({"text": texts, "language": ["es", "es"]})) == ["toxic", None]
+
+
+def test_falls_back_to_the_word_list_without_alt_profanity_check(monkeypatch, records):
+    real_import = builtins.__import__
+
+    def no_profanity_check(name, *args, **kwargs):
+        if name == "profanity_check":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_profanity_check)
+    step = Toxicity()
+    with pytest.warns(UserWarning, match="alt-profanity-check is not installed"):
+        step.setup()
+    text = next(r["text"] for r in records if "asshole" in r["text"])
+    out = step.annotate(pa.table({"text": [text], "language": ["en"]})).to_pylist()[0]
+    assert out["toxicity_categories"] == ["lexicon"] and "asshole" in out["toxicity_terms"]
+
+
+def test_picklable_and_rejects_unknown_language():
+    step = Toxicity()
+    step.setup()
+    assert "_english" not in pickle.loads(pickle.dumps(step)).__dict__
+    with pytest.raises(ValueError, match="no toxicity word list"):
+        Toxicity(languages=["xx"])
