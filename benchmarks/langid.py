@@ -107,13 +107,13 @@ def main() -> None:
         predicted = [normalise(detect(r["text"])) for r in rows]
         elapsed = time.perf_counter() - start
         hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for r, p in zip(rows, predicted):
+        for r, p in zip(rows, predicted, strict=False):
             for key in ("all", r["bucket"], r["variant"]):
                 hits[key][0] += p == r["lang"]
                 hits[key][1] += 1
         results[name] = {"acc": {k: a / n for k, (a, n) in hits.items()}, "docs_s": len(rows) / elapsed}
         if args.errors and name == names[0]:
-            for r, p in zip(rows, predicted):
+            for r, p in zip(rows, predicted, strict=False):
                 if p != r["lang"]:
                     print(f"  {r['variant']:>7} -> {p:<4} {r['text'][:90]!r}")
 

@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data" / "toxicity" / "fortunes_offensive.jsonl.g
 def report(name: str, rows: list[dict], scores: list[float], threshold: float, seconds: float) -> None:
     cells = []
     for lang in ("es", "it", "en", "zh"):
-        pairs = [(r["offensive"], s > threshold) for r, s in zip(rows, scores) if r["lang"] == lang]
+        pairs = [(r["offensive"], s > threshold) for r, s in zip(rows, scores, strict=False) if r["lang"] == lang]
         tp = sum(o and f for o, f in pairs)
         fp = sum(f and not o for o, f in pairs)
         pos = sum(o for o, _ in pairs)

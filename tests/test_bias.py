@@ -9,8 +9,8 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import run_cli, write_jsonl, write_recipe
+
 from instructkit.reports import load_reports
 from instructkit.reports.bias import bias_audit, mentions, words
 from instructkit.steps.bias import CounterfactualGender, swap_chinese, swap_english

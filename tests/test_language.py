@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from conftest import read_jsonl
+
 from instructkit.steps.language import LanguageId, script_decision
 
 DATA = Path(__file__).parent / "data" / "language"
@@ -28,14 +28,14 @@ def annotated(sample) -> pa.Table:
 def test_default_backend_is_accurate_on_26_languages(sample, annotated):
     predicted = annotated.column("language").to_pylist()
     assert len({r["lang"] for r in sample}) >= 20
-    wrong = [(r["variant"], p, r["text"][:40]) for r, p in zip(sample, predicted) if p != r["lang"]]
+    wrong = [(r["variant"], p, r["text"][:40]) for r, p in zip(sample, predicted, strict=False) if p != r["lang"]]
     assert len(wrong) / len(sample) <= 0.04, wrong
-    long_or_medium = [p == r["lang"] for r, p in zip(sample, predicted) if r["bucket"] != "short"]
+    long_or_medium = [p == r["lang"] for r, p in zip(sample, predicted, strict=False) if r["bucket"] != "short"]
     assert all(long_or_medium), wrong
 
 
 def test_traditional_chinese_is_chinese_not_korean(sample, annotated):
-    hant = [p for r, p in zip(sample, annotated.column("language").to_pylist()) if r["variant"] == "zh-Hant"]
+    hant = [p for r, p in zip(sample, annotated.column("language").to_pylist(), strict=False) if r["variant"] == "zh-Hant"]
     assert hant and set(hant) == {"zh"}
     raw = LanguageId(backend="langdetect", script_rules=False)
     texts = [r["text"] for r in sample if r["variant"] == "zh-Hant"]

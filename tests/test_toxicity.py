@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from conftest import read_jsonl
+
 from instructkit.steps.toxicity import Toxicity, lexicon_languages, lexicon_terms
 
 DATA = Path(__file__).parent / "data" / "toxicity" / "toxicity.jsonl"
@@ -29,20 +29,20 @@ def annotated(records) -> pa.Table:
 def test_detections_match_the_labels_in_every_language(records, annotated):
     reasons = Toxicity().check(annotated)
     expected = ["toxic" if r["toxic"] else None for r in records]
-    got = {(r["lang"], r["text"][:30]): reason for r, reason in zip(records, reasons)}
+    got = {(r["lang"], r["text"][:30]): reason for r, reason in zip(records, reasons, strict=False)}
     assert reasons == expected, got
     assert {r["lang"] for r in records} == {"en", "zh", "es", "it"}
     assert annotated.column("source").to_pylist() == [r["source"] for r in records]  # fields kept
 
 
 def test_english_is_scored_by_the_model(records, annotated):
-    rows = [(r, row) for r, row in zip(records, annotated.to_pylist()) if r["lang"] == "en" and r["toxic"]]
+    rows = [(r, row) for r, row in zip(records, annotated.to_pylist(), strict=False) if r["lang"] == "en" and r["toxic"]]
     assert rows and all("profanity_model" in row["toxicity_categories"] for _, row in rows)
     assert all(row["toxicity"] > 0.9 for _, row in rows)
 
 
 def test_chinese_terms_and_word_boundaries(records, annotated):
-    rows = {r["text"]: row for r, row in zip(records, annotated.to_pylist()) if r["lang"] == "zh"}
+    rows = {r["text"]: row for r, row in zip(records, annotated.to_pylist(), strict=False) if r["lang"] == "zh"}
     assert rows["是谁写的白痴"]["toxicity_terms"] == ["白痴"]
     assert rows["是谁写的白痴"]["toxicity_categories"] == ["lexicon"]
     assert rows["是誰寫的白痴"]["toxicity"] == 0.75

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ _SKIP_FIELDS = {"drop_step", "drop_reason", "language", "id", "source", "path"}
 _EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_lexicon(lang: str) -> dict[str, Any]:
     path = resources.files("instructkit") / "lexicons" / "bias" / f"{lang}.json"
     return json.loads(path.read_text(encoding="utf-8"))

@@ -90,6 +90,7 @@ def swap_gender(text: str, language: str = "auto") -> str:
 class CounterfactualGender(Mapper):
     """Counterfactual augmentation: swap gendered words (he/she, 他/她, father/mother, 儿子/女儿 ...).
 
+    ``fields`` are text columns or ``messages`` conversations (every turn's content is swapped).
     ``mode: add`` keeps every record and adds, right after each record that has a gendered word, a copy
     with the words swapped (``counterfactual: true``); ``mode: replace`` swaps in place. ``language: auto``
     treats text that is mostly Han/Kana as Chinese, anything else as English.
@@ -127,6 +128,12 @@ class CounterfactualGender(Mapper):
             for f in fields:
                 if isinstance(row[f], str):
                     swapped[f] = swap_gender(row[f], self.language)
+                elif isinstance(row[f], list):  # a conversation: swap every turn's content
+                    swapped[f] = [
+                        t | {"content": swap_gender(t["content"], self.language)}
+                        if isinstance(t, dict) and isinstance(t.get("content"), str) else t
+                        for t in row[f]
+                    ]
             changed = any(swapped[f] != row[f] for f in fields)
             if self.mode == "replace":
                 out.append(swapped | {"counterfactual": changed})

@@ -248,7 +248,7 @@ class LanguageId(Filter):
             batch = self.annotate(batch)
         keep = set(self.keep) if self.keep else None
         reasons: list[str | None] = []
-        for lang, score in zip(batch.column("language").to_pylist(), batch.column("language_score").to_pylist()):
+        for lang, score in zip(batch.column("language").to_pylist(), batch.column("language_score").to_pylist(), strict=False):
             if score is None or score < self.min_score:
                 reasons.append("language_low_score")
             elif keep is not None and lang not in keep:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -30,13 +30,13 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(c for c in text if unicodedata.category(c) != "Mn"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def lexicon_languages() -> tuple[str, ...]:
     folder = resources.files("instructkit") / "lexicons" / "toxicity"
     return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".txt")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_lexicon(lang: str) -> tuple[frozenset[str], int] | re.Pattern[str]:
     """A language's terms: a regex for scripts without spaces, else (folded phrases, longest phrase)."""
     path = resources.files("instructkit") / "lexicons" / "toxicity" / f"{lang}.txt"
@@ -163,7 +163,7 @@ class Toxicity(Filter):
         en_rows = [i for i, lang in enumerate(langs) if lang == "en"]
         if self._english is not None and en_rows:
             probs = self._english([texts[i] for i in en_rows])
-            for i, p in zip(en_rows, probs):
+            for i, p in zip(en_rows, probs, strict=False):
                 english[i] = float(p)
         classified = [0.0] * len(texts)
         if self._classifier is not None:
@@ -172,7 +172,7 @@ class Toxicity(Filter):
                 classified[i] = sum(x["score"] for x in labels if label in x["label"].casefold())
         wanted = set(self.languages) if self.languages else None
         out = []
-        for text, lang, p_en, p_model in zip(texts, langs, english, classified):
+        for text, lang, p_en, p_model in zip(texts, langs, english, classified, strict=False):
             use_lexicon = (wanted is None or lang in wanted) and not (lang == "en" and self._english is not None)
             terms = lexicon_terms(text, lang) if use_lexicon else []
             p_lex = 1.0 - 0.25 ** len(terms)
