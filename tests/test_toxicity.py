@@ -92,3 +92,15 @@ def test_picklable_and_rejects_unknown_language():
     assert "_english" not in pickle.loads(pickle.dumps(step)).__dict__
     with pytest.raises(ValueError, match="no toxicity word list"):
         Toxicity(languages=["xx"])
+
+
+def test_per_turn_scores_each_turn_of_a_conversation(records):
+    rude = next(r["text"] for r in records if r["text"] == "是谁写的白痴")
+    clean = next(r["text"] for r in records if r["lang"] == "en" and not r["toxic"])
+    convo = [{"role": "user", "content": clean}, {"role": "assistant", "content": rude}]
+    batch = pa.table({"messages": [convo, convo[:1]]})
+    step = Toxicity().target(role="assistant", per_turn=True)
+    step.text_field = "messages"
+    out = step.annotate(batch)
+    assert out.column("toxicity_terms").to_pylist() == [["白痴"], []]
+    assert step.check(out) == ["toxic", None]

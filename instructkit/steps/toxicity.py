@@ -186,15 +186,25 @@ class Toxicity(Filter):
 
     def annotate(self, batch: pa.Table) -> pa.Table:
         self._ready()
-        texts = [t if isinstance(t, str) else "" for t in self.texts(batch)]
-        if "language" in batch.column_names:
-            langs = [lang or "und" for lang in batch.column("language").to_pylist()]
+        if self.per_turn:  # each targeted turn of a conversation on its own; a record gets its worst turn
+            groups = [turns or [""] for turns in self.turn_texts(batch)]
         else:
-            langs = [self._langid.detect(t)[0] for t in texts]
-        scored = self.score(texts, langs)
-        batch = set_column(batch, "toxicity", pa.array([s for s, _, _ in scored], pa.float64()))
-        batch = set_column(batch, "toxicity_categories", pa.array([c for _, c, _ in scored], pa.list_(pa.string())))
-        return set_column(batch, "toxicity_terms", pa.array([t for _, _, t in scored], pa.list_(pa.string())))
+            groups = [[t if isinstance(t, str) else ""] for t in self.texts(batch)]
+        given = batch.column("language").to_pylist() if "language" in batch.column_names else None
+        texts, langs, owner = [], [], []
+        for i, turns in enumerate(groups):
+            for t in turns:
+                texts.append(t)
+                langs.append((given[i] or "und") if given else self._langid.detect(t)[0])
+                owner.append(i)
+        merged: list[tuple[float, set[str], set[str]]] = [(0.0, set(), set()) for _ in groups]
+        for i, (score, categories, terms) in zip(owner, self.score(texts, langs), strict=True):
+            best, cats, found = merged[i]
+            merged[i] = (max(best, score), cats | set(categories), found | set(terms))
+        batch = set_column(batch, "toxicity", pa.array([s for s, _, _ in merged], pa.float64()))
+        categories = [sorted(c) for _, c, _ in merged]
+        batch = set_column(batch, "toxicity_categories", pa.array(categories, pa.list_(pa.string())))
+        return set_column(batch, "toxicity_terms", pa.array([sorted(t) for _, _, t in merged], pa.list_(pa.string())))
 
     def check(self, batch: pa.Table) -> list[str | None]:
         if "toxicity" not in batch.column_names:
