@@ -140,6 +140,7 @@ class MinHashDedup(GlobalStep):
     def _pairs(self, spill: ShardedSpill, sig: np.ndarray, sets: Any) -> tuple[np.ndarray, np.ndarray]:
         """Verified candidate pairs ``(a, b)``, ``a < b`` record numbers, unique."""
         found: list[np.ndarray] = []
+        seen = np.empty(0, dtype=np.uint64)  # pairs already checked (a pair shares up to `bands` buckets)
         candidates = 0
         for rows in spill:
             head, member = runs(rows[:, 0])
@@ -151,6 +152,8 @@ class MinHashDedup(GlobalStep):
             b = np.concatenate([docs[member], docs[member]])
             pair = np.unique((a << np.uint64(32)) | b)
             pair = pair[(pair >> np.uint64(32)) != (pair & np.uint64(0xFFFFFFFF))]
+            pair = pair[~np.isin(pair, seen, assume_unique=True)]
+            seen = np.union1d(seen, pair)
             candidates += len(pair)
             found.append(self._verified(pair, sig, sets))
         self.count("candidate_pairs", candidates)
