@@ -52,9 +52,9 @@ _SUF = _chars("%—–." + _PUNCT) + "\\p{So}"
 _HYPHEN = r"([\p{L}\p{N}])(---|--|——|[-–—~:<>=/])(\p{L})"
 _NUMERIC_INFIX = r"(\p{N})([-+*^])(\p{N})"
 _CASE_PERIOD = r"(\p{Ll})(\.)(\p{Lu})"
-_CONTRACTION = r"(\p{L})(n['’]t|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE))\b"
+_CONTRACTION = r"(\p{L})(n['’]t|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE))([^\p{L}\p{N}_]|$)"  # no \b: slow in Rust
 _CORE = f"[^\\s{_PRE}{CJK}](?:[^\\s{CJK}]*[^\\s{_SUF}{CJK}])?"
-TOKEN = f"[{CJK}]|\\.\\.\\.+|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE)\\b|[{_PRE}]|{_CORE}"
+TOKEN = f"[{CJK}]|\\.\\.\\.+|['’](?:[sSdDmM]|ll|LL|re|RE|ve|VE)|[{_PRE}]|{_CORE}"
 """A word or punctuation token; a Han/Kana character is a token of its own."""
 # datatrove's PUNCTUATION: a token made only of these (or sentence terminators) is a symbol, not a word.
 _SYMBOLS = _chars("!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»") + \
@@ -70,7 +70,7 @@ def tokenize(text: str) -> list[str]:
 def _split_infixes(t: pl.Expr) -> pl.Expr:
     for infix in (_HYPHEN, _NUMERIC_INFIX, _CASE_PERIOD):
         t = t.str.replace_all(infix, "$1 $2 $3")
-    return t.str.replace_all(_CONTRACTION, "$1 $2")
+    return t.str.replace_all(_CONTRACTION, "$1 $2$3")
 
 
 def token_list(t: pl.Expr) -> pl.Expr:
@@ -200,13 +200,14 @@ class GopherQuality(_Heuristic):
         self.stop_words = stop_words
         self.language_field = language_field
 
-    def _stop_patterns(self) -> dict[str, str]:
-        lists = {**STOP_WORDS, **(self.stop_words or {})}
-        patterns = {}
-        for lang, words in lists.items():
-            alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-            patterns[lang] = alternation if lang in UNSEGMENTED else f"\\b(?:{alternation})\\b"
-        return patterns
+    def _stop_found(self, lang: str) -> pl.Expr:
+        """Distinct stop words of ``lang`` in each text: tokens, as datatrove compares them; substrings
+        for languages written without spaces."""
+        words = sorted({**STOP_WORDS, **(self.stop_words or {})}[lang])
+        if lang in UNSEGMENTED:
+            pattern = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+            return pl.col("t").str.extract_all(pattern).list.n_unique()
+        return pl.col("tok").list.eval(pl.element().filter(pl.element().is_in(words)).n_unique()).list.first()
 
     def measure(self, texts: pl.Series, batch: pa.Table) -> pl.DataFrame:
         t = pl.col("t")
@@ -237,10 +238,9 @@ class GopherQuality(_Heuristic):
         )
         df = df.with_columns(pl.col("lang").fill_null(guessed))
         stop = pl.lit(None, dtype=pl.UInt32)
-        for lang, pattern in self._stop_patterns().items():
+        for lang in {**STOP_WORDS, **(self.stop_words or {})}:
             if (df["lang"] == lang).any():
-                found = t.str.extract_all(pattern).list.n_unique().cast(pl.UInt32)
-                stop = pl.when(pl.col("lang") == lang).then(found).otherwise(stop)
+                stop = pl.when(pl.col("lang") == lang).then(self._stop_found(lang).cast(pl.UInt32)).otherwise(stop)
         tokens = pl.col("tokens")
         p = self.prefix
         return df.select(
@@ -295,8 +295,7 @@ def _dup_ngram_chars(index: list[int], keys: list[int], chars: list[int], docs: 
     scanning as datatrove does: after a repeat the next n-1 n-grams are skipped (and not remembered).
 
     Only n-grams that occur twice or more can change the result, so only those are given: ``index`` is
-    their place among all n-grams of the batch (consecutive within a document), with their key, length
-    in characters and document."""
+    their token position in the batch, with their key, length in characters and document."""
     seen: set[int] = set()
     skip_until, skip_doc = -1, -1
     for i, key, c, d in zip(index, keys, chars, docs, strict=True):
@@ -388,26 +387,35 @@ class GopherRepetition(_Heuristic):
         keys = _ngram_keys(ids, {n * s for n, s in wanted if n * s <= len(ids)})
         tops = {n: np.zeros(n_docs) for n in self.top_n_grams}
         dups = {n: np.zeros(n_docs) for n in self.dup_n_grams}
-        for n, s in sorted(wanted):
-            m = n * s
-            if m not in keys:
-                continue
-            pos = np.flatnonzero((np.arange(len(keys[m])) + m <= end[: len(keys[m])]) & (scale[doc[: len(keys[m])]] == s))
-            if not len(pos):
-                continue
-            d = doc[pos]
-            k = keys[m][pos] ^ (d.astype(np.uint64) * _MIX)
-            _, first, inverse, counts = np.unique(k, return_index=True, return_inverse=True, return_counts=True)
-            if n in tops:
-                at = pos[first]
-                order = np.lexsort((at, -counts, d[first]))
-                best = order[np.r_[True, d[first][order][1:] != d[first][order][:-1]]]
-                bd, ba = d[first][best], at[best]
-                tops[n][bd] = (starts[ba + m] - starts[ba] + sep[bd] * (m - 1)) * counts[best]
-            if n in dups:
-                i = np.flatnonzero(counts[inverse] > 1)
-                _dup_ngram_chars(i.tolist(), k[i].tolist(), (starts[pos[i] + m] - starts[pos[i]]).tolist(),
-                                 d[i].tolist(), m, dups[n])
+        doc_start = np.cumsum(per_doc) - per_doc
+        for s in sorted({s for _, s in wanted}):
+            # An m-gram can only repeat where a shorter one repeats: each size scans the previous one's repeats.
+            candidates = np.flatnonzero(scale[doc] == s)
+            for n in sorted({n for n, s2 in wanted if s2 == s}):
+                m = n * s
+                if m not in keys:
+                    break
+                pos = candidates[(candidates < len(keys[m])) & (candidates + m <= end[candidates])]
+                d = doc[pos]
+                k = keys[m][pos] ^ (d.astype(np.uint64) * _MIX)
+                _, first, inverse, counts = np.unique(k, return_index=True, return_inverse=True, return_counts=True)
+                repeated = counts[inverse] > 1
+                if n in tops:  # the most frequent n-gram, the earliest on ties (a document's first if none repeats)
+                    has = (per_doc >= m) & (scale == s)
+                    at = doc_start[has]
+                    tops[n][has] = starts[at + m] - starts[at] + sep[has] * (m - 1)
+                    many = counts > 1
+                    if many.any():
+                        fd, fat, fc = d[first][many], pos[first][many], counts[many]
+                        order = np.lexsort((fat, -fc, fd))
+                        best = order[np.r_[True, fd[order][1:] != fd[order][:-1]]]
+                        bd, ba = fd[best], fat[best]
+                        tops[n][bd] = (starts[ba + m] - starts[ba] + sep[bd] * (m - 1)) * fc[best]
+                if n in dups:
+                    i = np.flatnonzero(repeated)
+                    _dup_ngram_chars(pos[i].tolist(), k[i].tolist(), (starts[pos[i] + m] - starts[pos[i]]).tolist(),
+                                     d[i].tolist(), m, dups[n])
+                candidates = pos[repeated]
         return {**{f"{p}_top_{n}_gram": v / size for n, v in tops.items()},
                 **{f"{p}_duplicated_{n}_n_grams": v / size for n, v in dups.items()}}
 
@@ -549,7 +557,8 @@ class C4Quality(_Heuristic):
             (first.eq(pl.col("curly")) & (first < pl.col("lorem"))).alias(f"{p}_curly_bracket"),
         ).drop("doc", "lorem", "curly")
         if self.bad_words:
-            pattern = "(?i)" + "|".join(f"\\b{re.escape(w)}\\b" for w in self.bad_words)
+            words = "|".join(re.escape(w) for w in self.bad_words)
+            pattern = f"(?i)(?:^|[^\\w])(?:{words})(?:$|[^\\w])"  # no \b: slow in Rust
             per_doc = per_doc.with_columns(texts.str.contains(pattern).alias(f"{p}_bad_words"))
         return per_doc
 
