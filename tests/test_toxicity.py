@@ -104,3 +104,24 @@ def test_per_turn_scores_each_turn_of_a_conversation(records):
     out = step.annotate(batch)
     assert out.column("toxicity_terms").to_pylist() == [["白痴"], []]
     assert step.check(out) == ["toxic", None]
+
+
+@pytest.mark.slow
+def test_optional_transformers_classifier(tmp_path):
+    """A local text-classification model (here a tiny untrained BERT saved from a config) scores every language."""
+    torch = pytest.importorskip("torch")
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz", "白", "痴"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64,
+                        id2label={0: "non_toxic", 1: "toxic"}, label2id={"non_toxic": 0, "toxic": 1})
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+
+    step = Toxicity(model=str(tmp_path), english_model=False, max_score=0.99)
+    out = step.annotate(pa.table({"text": ["hello there", "是谁写的白痴"], "language": ["en", "zh"]})).to_pylist()
+    assert 0.0 < out[0]["toxicity"] < 1.0 and out[0]["toxicity_categories"] == []
+    assert out[1]["toxicity_terms"] == ["白痴"] and out[1]["toxicity"] >= 0.75

@@ -96,7 +96,7 @@ class Toxicity(Filter):
 
     The score is the largest of: alt-profanity-check's probability (English; the English word list is used
     only without it), ``1 - 0.25**hits`` for word-list hits in the record's language (``language`` column from ``language_id``, else detected), and the
-    optional ``model``'s probability of a label containing ``model_label``. Categories say which fired:
+    optional ``model``'s probability of the label ``model_label``. Categories say which fired:
     ``profanity_model``, ``lexicon``, ``classifier``.
 
     ```yaml
@@ -169,7 +169,7 @@ class Toxicity(Filter):
         if self._classifier is not None:
             label = self.model_label.casefold()
             for i, labels in enumerate(self._classifier(texts)):
-                classified[i] = sum(x["score"] for x in labels if label in x["label"].casefold())
+                classified[i] = sum(x["score"] for x in labels if x["label"].casefold() == label)
         wanted = set(self.languages) if self.languages else None
         out = []
         for text, lang, p_en, p_model in zip(texts, langs, english, classified, strict=False):
