@@ -3,8 +3,8 @@
     python benchmarks/dedup.py --docs 10000             # all tools
     python benchmarks/dedup.py --docs 10000 --tools instructkit,rensa,datasketch
 
-Each tool runs in its own subprocess (peak RSS of its whole process tree sampled every 20 ms, CPU
-seconds of the tree from getrusage; wall time includes imports) on the
+Each tool runs in its own subprocess (peak RSS of its whole process tree and the CPU seconds of every
+process in it, sampled every 20 ms; wall time includes imports) on the
 same Parquet files: threshold 0.8, 128 permutations, 5-token shingles. The corpus comes from the
 fixtures in tests/data/dedup (benchmarks/dedup_corpus.py). Quality is measured on pairs: recall over
 injected pairs whose exact Jaccard is >= 0.8, precision over predicted pairs (each clustered record with
@@ -164,11 +164,15 @@ def child(tool: str, files: list[str], out: str) -> None:
 
 
 # -- parent ------------------------------------------------------------------------------------------------
-def tree_rss(proc) -> int:
+def tree_rss(proc, cpu_of: dict[int, float]) -> int:
+    """RSS of a process and its descendants; records each one's CPU seconds so far in ``cpu_of``."""
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
+            with p.oneshot():
+                total += p.memory_info().rss
+                times = p.cpu_times()
+                cpu_of[p.pid] = times.user + times.system
         except Exception:
             pass
     return total
@@ -178,18 +182,14 @@ def measure(tool: str, files: list[Path], out: Path) -> dict:
     import psutil
 
     cmd = [sys.executable, __file__, "--child", tool, "--out", str(out), *map(str, files)]
-    import resource
-
-    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    ps, peak = psutil.Process(proc.pid), 0
+    ps, peak, cpu_of = psutil.Process(proc.pid), 0, {}
     while proc.poll() is None:
-        peak = max(peak, tree_rss(ps))
+        peak = max(peak, tree_rss(ps, cpu_of))
         time.sleep(0.02)
     wall = time.perf_counter() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    cpu = sum(cpu_of.values())
     if proc.returncode:
         raise RuntimeError(f"{tool} failed:\n{proc.stderr.read()[-3000:]}")
     inner = json.loads(Path(str(out) + ".json").read_text())["seconds"]

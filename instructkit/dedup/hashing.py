@@ -53,21 +53,27 @@ def prepare(texts: Iterable[str | None]) -> tuple[np.ndarray, np.ndarray]:
     """``(codepoints, bounds)``: the case-folded texts as one uint32 array of code points and where each
     text starts in it (plus the end). Texts holding characters that NFKC folds into letters or digits
     (full-width forms, ligatures, ...) are NFKC-normalised first; other folds only touch separators."""
-    texts = [(t or "").lower() if not t or t.isascii() else t for t in texts]
-    cp, bounds = _codepoints([t if t.isascii() else t.casefold() for t in texts])
+    texts = [t or "" for t in texts]
+    cp, bounds = _codepoints(texts)
     fold = np.flatnonzero(_fold_table()[np.minimum(cp, 0xFFFF)])
     if len(fold):
-        rows = np.unique(np.searchsorted(bounds, fold, side="right") - 1)
-        for r in rows.tolist():
-            texts[r] = unicodedata.normalize("NFKC", texts[r]).casefold()
-        cp, bounds = _codepoints([t if t.isascii() else t.casefold() for t in texts])
+        for r in np.unique(np.searchsorted(bounds, fold, side="right") - 1).tolist():
+            texts[r] = unicodedata.normalize("NFKC", texts[r])
+        cp, bounds = _codepoints(texts)
     return cp, bounds
 
 
 def _codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Case-fold the batch as one string (per text only if folding changed a length somewhere)."""
     bounds = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=bounds[1:])
-    return np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32), bounds
+    joined = "".join(texts)
+    folded = joined.lower() if joined.isascii() else joined.casefold()
+    if len(folded) != len(joined):  # e.g. "ß" -> "ss": fold text by text
+        texts = [t.casefold() for t in texts]
+        np.cumsum([len(t) for t in texts], out=bounds[1:])
+        folded = "".join(texts)
+    return np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32), bounds
 
 
 @lru_cache(maxsize=1)
@@ -236,7 +242,8 @@ def signatures(hashes: np.ndarray, doc: np.ndarray, n: int, num_perm: int = 128)
 def shingle_sets(hashes: np.ndarray, doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``(values, sizes)``: each text's distinct shingles as sorted 32-bit hashes, concatenated in text
     order, and how many each text has (for exact Jaccard verification)."""
-    combined = np.unique((doc.astype(np.uint64) << np.uint64(32)) | (hashes >> np.uint64(32)))
+    combined = np.sort((doc.astype(np.uint64) << np.uint64(32)) | (hashes >> np.uint64(32)))
+    combined = combined[np.r_[True, combined[1:] != combined[:-1]]] if len(combined) else combined
     values = (combined & _MASK32).astype(np.uint32)
     sizes = np.bincount((combined >> np.uint64(32)).astype(np.int64), minlength=n)
     return values, sizes
