@@ -2,10 +2,28 @@
 
     python benchmarks/quality_agreement.py [--limit N] [--show K]
 
-Runs both on benchmarks/data/quality/docs.jsonl.gz (4,100 real documents: Python and Debian docs in 13
-languages, fortunes) and prints, per filter, the share of documents on which the keep/drop decision agrees,
-separately for space-delimited scripts and for Chinese/Japanese (where instructkit deliberately differs:
-datatrove counts words by spaces there and drops nearly all of them), plus the most common disagreements.
+Runs both (datatrove with its defaults: English spaCy tokenizer) on benchmarks/data/quality/docs.jsonl.gz
+(4,100 real documents: Python and Debian docs in 13 languages, fortunes) and prints, per filter, the share
+of documents on which the keep/drop decision agrees, separately for space-delimited scripts and for
+Chinese/Japanese, plus the most common disagreements.
+
+Deliberate differences:
+- Han/Kana: a character is a word; the mean-word-length rule is skipped; stop words are 的/了/是... (zh)
+  or の/に/は... (ja); repetition n-grams are of characters with n doubled; C4 accepts 。！？ and counts
+  characters as words per line; FineWeb counts a Han/Kana character twice in a line's length. datatrove
+  counts Chinese words by spaces and drops nearly every Chinese document (Gopher keeps 6 of 437 here).
+- Stop words follow the document's language (a `language` column, else the script); Korean documents skip
+  the English stop-word rule instead of failing it.
+- Words come from regular expressions that follow spaCy's English prefix/suffix/infix rules but not its
+  exception tables ("e.g.", "Dr.", "cannot") or URL matcher; C4 sentences follow spaCy's sentencizer on
+  those tokens.
+- Repeated n-grams are compared token by token (datatrove joins tokens without a separator first, so
+  ("ab", "c") equals ("a", "bc")); terminal punctuation is Unicode's Sentence_Terminal property.
+- c4_quality only decides and never rewrites the text (datatrove's removes the lines it rejects from the
+  documents it keeps); an empty text is kept by gopher_repetition (gopher_quality drops it as short).
+- Reasons are prefixed and a few renamed: gopher_few_stop_words (datatrove: gopher_enough_stop_words),
+  gopher_dup_*/top_*/duplicated_* (no prefix), c4_no_terminal_punct split out of c4_too_few_sentences
+  (same decision), fineweb_newline_ratio (list_ratio).
 """
 
 from __future__ import annotations
