@@ -94,10 +94,13 @@ def _word_boundaries(text: str, lang: str) -> set[int] | None:
 class Toxicity(Filter):
     """Score toxicity offline in many languages and drop records above ``max_score`` (reason ``toxic``).
 
-    The score is the largest of: alt-profanity-check's probability (English; the English word list is used
-    only without it), ``1 - 0.25**hits`` for word-list hits in the record's language (``language`` column from ``language_id``, else detected), and the
-    optional ``model``'s probability of the label ``model_label``. Categories say which fired:
-    ``profanity_model``, ``lexicon``, ``classifier``.
+    The score is the largest of: alt-profanity-check's probability (English; the English word list is
+    used only without it); ``1 - 0.25**hits`` for word-list hits in the record's language (the
+    ``language`` column from ``language_id``, else detected), so one hit scores 0.75 and two 0.94; and the
+    optional ``model``'s probability of the label ``model_label`` (a transformers text-classification
+    model name or local path). ``toxicity_categories`` says which fired (``profanity_model``, ``lexicon``,
+    ``classifier``), ``toxicity_terms`` which words matched. ``per_turn`` scores each turn of a
+    conversation and keeps the worst.
 
     ```yaml
     - toxicity: {max_score: 0.7}
