@@ -47,6 +47,10 @@ def load_lexicon(lang: str) -> tuple[frozenset[str], int] | re.Pattern[str]:
     return phrases, max(len(p.split()) for p in phrases)
 
 
+def _plural_of(word: str, phrases: frozenset[str]) -> bool:
+    return (word.endswith("s") and word[:-1] in phrases) or (word.endswith("es") and word[:-2] in phrases)
+
+
 def lexicon_terms(text: str, lang: str) -> list[str]:
     """Lexicon terms of ``lang`` found in ``text`` (in order, repeats kept)."""
     if lang not in lexicon_languages():
@@ -63,7 +67,7 @@ def lexicon_terms(text: str, lang: str) -> list[str]:
         step = 1
         for n in range(min(longest, len(words) - i), 0, -1):
             gram = " ".join(words[i : i + n])
-            if gram in phrases or (n == 1 and len(gram) > 4 and (gram[:-1] in phrases or gram[:-2] in phrases)):
+            if gram in phrases or (n == 1 and len(gram) > 4 and _plural_of(gram, phrases)):
                 found.append(gram)
                 step = n
                 break
