@@ -7,17 +7,21 @@ nothing, so thresholds can be chosen from their distributions; ``mode: both`` wr
 
 Words. Space-delimited scripts are split into words and punctuation tokens (close to the spaCy
 tokenizer datatrove uses). Han and Kana characters are one word each, so Chinese and Japanese are not
-"one long word" per line. Rules per script:
+"one long word" per line. A document is treated as Han/Kana when at least half its words are. Rules per
+script:
 
 | rule | space-delimited (Latin, Cyrillic, Hangul...) | Han / Kana |
 |---|---|---|
-| word-count bounds, symbol/word, bullets, ellipsis lines, alphabetic words | as published | a character is a word |
-| mean word length (3-10) | as published | skipped when most words are Han/Kana |
-| stop words (>= 2) | whole words of the document's language | substrings (的 了 是 在 ...) |
-| repetition: lines, paragraphs, n-grams | as published | n-grams of characters, n doubled |
-| C4 terminal punctuation | `. ? ! " '` | also `。！？．」』` and `”’` after them |
-| C4 words per line | whitespace words | whitespace words + Han/Kana characters |
-| FineWeb short lines (<= 30) | characters | Han/Kana characters count twice (display width) |
+| Gopher word count, # and ellipsis per word, bullet and ellipsis lines, words with a letter | as published | a character is a word |
+| Gopher mean word length (3-10) | as published | skipped |
+| Gopher stop words (>= 2) | tokens, list of the `language` column or English (Hangul: skipped) | characters 的 了 是 在... / の に は を... |
+| Gopher repetition: lines, paragraphs | as published | as published |
+| Gopher repetition: top 2-4-grams, repeated 5-10-grams | word n-grams | character n-grams, n doubled |
+| C4 terminal punctuation | `. ? ! " '` | also `。！？．」』`, and `”’` after them |
+| C4 words per line (>= 3), sentences (>= 5) | whitespace words; spaCy-like sentences | + one word per character; `。！？` end sentences |
+| C4 lorem ipsum, javascript, policy, curly bracket | as published | as published |
+| FineWeb line punctuation, duplicate lines, newline ratio | as published | as published (a character is a word) |
+| FineWeb short lines (<= 30 characters) | characters | a Han/Kana character counts twice |
 """
 
 from __future__ import annotations
