@@ -71,12 +71,12 @@ def _weights(path: Path) -> dict:
 
 @pytest.mark.slow
 def test_full_sft_on_curated_text_lowers_eval_loss(curated_text, tmp_path):
-    cfg = TrainConfig(data=curated_text, output_dir=tmp_path / "sft", model="tiny", max_steps=40, batch_size=8,
+    cfg = TrainConfig(data=curated_text, output_dir=tmp_path / "sft", model="tiny", max_steps=30, batch_size=8,
                       max_length=64, learning_rate=3e-3, seed=0, eval=EvalSettings(fraction=0.1, max_records=60))
     res = train(cfg)
     assert res.kind == "text" and res.mode == "full" and res.loss_on == "all_tokens"
-    assert res.steps == 40
-    assert res.train_tokens == 40 * 8 * 64  # packed blocks: the token budget is exact
+    assert res.steps == 30
+    assert res.train_tokens == 30 * 8 * 64  # packed blocks: the token budget is exact
     assert res.trainable_parameters == res.total_parameters
     assert res.eval_after["loss"] < res.eval_before["loss"] - 0.3, (res.eval_before, res.eval_after)
     assert {"en", "zh"} <= set(res.eval_after["by_lang"])
@@ -93,7 +93,7 @@ def test_full_sft_on_curated_text_lowers_eval_loss(curated_text, tmp_path):
 
 @pytest.mark.slow
 def test_lora_trains_only_the_adapter(curated_messages, tmp_path):
-    cfg = TrainConfig(data=curated_messages, output_dir=tmp_path / "lora", model="tiny", max_steps=25,
+    cfg = TrainConfig(data=curated_messages, output_dir=tmp_path / "lora", model="tiny", max_steps=20,
                       batch_size=8, max_length=64, learning_rate=5e-3, seed=0,
                       lora=LoraSettings(r=4, alpha=8, target_modules=["q_proj", "v_proj"]),
                       eval=EvalSettings(fraction=0.1, max_records=60))
@@ -127,9 +127,9 @@ def test_assistant_only_eval_mask():
     conv = [{"role": "user", "content": "What is AI?"},
             {"role": "assistant", "content": "Artificial Intelligence is a branch of science."}]
     ids, mask, nbytes = D.encode_eval(tok, conv, 128)
-    scored = tok.decode([t for t, m in zip(ids, mask) if m])
+    scored = tok.decode([t for t, m in zip(ids, mask, strict=True) if m])
     assert scored == "Artificial Intelligence is a branch of science.<|end|>"
-    assert nbytes == len("Artificial Intelligence is a branch of science.".encode())
+    assert nbytes == len(b"Artificial Intelligence is a branch of science.")
     ids, mask, _ = D.encode_eval(tok, "你好，世界", 128)
     assert mask == [0] + [1] * (len(ids) - 1) and ids[-1] == tok.eos_token_id
 

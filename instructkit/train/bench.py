@@ -68,7 +68,7 @@ def evaluate_model(model, tokenizer, values: list[Any], langs: list[str | None] 
             target = mask[:, 1:].to(device)
             per_example = (nll * target).sum(dim=1).tolist()
             counts = target.sum(dim=1).tolist()
-            for j, (total, n) in enumerate(zip(per_example, counts)):
+            for j, (total, n) in enumerate(zip(per_example, counts, strict=True)):
                 if n == 0:
                     continue
                 nbytes = chunk[j][2]

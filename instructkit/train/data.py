@@ -153,7 +153,7 @@ def encode_eval(tokenizer, value: str | list[dict[str, str]], max_length: int) -
                                             return_assistant_tokens_mask=has_generation(tokenizer))
         ids = list(out["input_ids"])[:max_length]
         mask = list(out.get("assistant_masks") or [1] * len(ids))[:max_length]
-        scored = tokenizer.decode([t for t, m in zip(ids[1:], mask[1:]) if m], skip_special_tokens=True)
+        scored = tokenizer.decode([t for t, m in zip(ids[1:], mask[1:], strict=True) if m], skip_special_tokens=True)
     mask[0] = 0  # nothing predicts the first token
     return ids, mask, max(1, len(scored.encode("utf-8")))
 
