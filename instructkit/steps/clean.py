@@ -102,10 +102,11 @@ _BOILERPLATE_LINE = re.compile(
     r"|返回顶部|回到顶部|上一页|下一页|上一篇.{0,60}|下一篇.{0,60}|版权所有.{0,60}|隐私政策|使用条款|打印|收藏"
     r"|相关文章|热门文章|发表评论|\d+ ?条评论)"
 )
-# Lines that mention cookies/consent (C4 drops them too), or breadcrumb/menu lines such as "Python » 3.11 »".
+# Lines that mention cookies/consent (C4 drops them too); breadcrumbs ("Python » 3.11 »") and menu items
+# ending in a bar ("modules |"); ">" and inner bars are left alone: shell pipes and doctests use them.
 _COOKIE = re.compile(r"\b(?:we use cookies|uses cookies|use of cookies|accept (?:all )?cookies|cookie consent)\b"
                      r"|使用\s*cookie|使用\s*Cookie")
-_CRUMB = re.compile(r"^(?:\S.{0,60}?\s*[»›|>]\s*)+\S?.{0,40}$|^.{0,60}[»|]$")
+_CRUMB = re.compile(r"^(?:[^»›]{0,60}[»›]\s*)+[^»›]{0,60}$|^.{0,60}\s\|$|^\|$")
 
 
 class RemoveBoilerplate(Mapper):
