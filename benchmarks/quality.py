@@ -1,6 +1,7 @@
 """Throughput of instructkit's Gopher / C4 / FineWeb filters against datatrove's, same documents, one run.
 
     python benchmarks/quality.py [--limit 1000] [--workers 2]
+    python benchmarks/quality.py --html "/path/to/rust/html/book/*.html"   # html_to_text extractors
 
 Both run in a pool of ``--workers`` processes over equal chunks of benchmarks/data/quality/docs.jsonl.gz
 (real Python/Debian docs and fortunes, 13 languages): instructkit on pyarrow batches (polars held to one
@@ -87,11 +88,34 @@ def timed(pool, fn, texts: list[str], names: tuple[str, ...], workers: int) -> t
     return time.perf_counter() - start, kept
 
 
+def compare_extractors(pattern: str, marker: str) -> None:
+    """html_to_text's extractors on the same pages: pages/s, characters kept, pages still holding ``marker``."""
+    import glob
+
+    from instructkit.steps.html import HtmlToText
+
+    pages = [Path(f).read_text(encoding="utf-8", errors="replace") for f in sorted(glob.glob(pattern))[:200]]
+    print(f"{len(pages)} HTML pages, {sum(map(len, pages)) / 1e6:.1f} MB; furniture marker {marker!r}")
+    for extractor in ("trafilatura", "resiliparse", "selectolax"):
+        step = HtmlToText(extractor=extractor)
+        step.setup()
+        start = time.perf_counter()
+        out = [step.apply_text(p) for p in pages]
+        seconds = time.perf_counter() - start
+        print(f"{extractor:<12}{len(pages) / seconds:>8.1f} pages/s{sum(map(len, out)) / len(out):>9,.0f} chars/page"
+              f"{sum(marker in o for o in out):>5} with furniture{sum(not o for o in out):>4} empty")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--html", help="compare html_to_text extractors on these HTML files (a glob) instead")
+    ap.add_argument("--marker", default="Keyboard shortcuts", help="text of page furniture to look for")
     args = ap.parse_args()
+    if args.html:
+        compare_extractors(args.html, args.marker)
+        return
     with gzip.open(DATA, "rt", encoding="utf-8") as fh:
         texts = [json.loads(line)["text"] for line in fh][: args.limit]
     print(f"{len(texts)} documents, {sum(map(len, texts)) / 1e6:.1f} M characters, {args.workers} worker processes")

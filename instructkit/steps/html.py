@@ -15,8 +15,8 @@ class HtmlToText(Mapper):
     """Turn HTML into plain text with a real extractor; text that is not HTML passes through unchanged.
 
     ``trafilatura`` (default: the cleanest main text; when it finds none, the selectolax rendering is
-    kept), ``resiliparse`` (about 14x faster, but keeps more page furniture: on 79 Rust book pages it left
-    the help overlay in 65, trafilatura in 1) or ``selectolax`` (all visible text minus script, style and,
+    kept), ``resiliparse`` (20x faster, but keeps more page furniture: on 195 Rust book pages it left the
+    help overlay in 113, trafilatura in none; ``benchmarks/quality.py --html``) or ``selectolax`` (all visible text minus script, style and,
     with ``main_content``, nav/header/footer/aside/form). Needs ``pip install instructkit[html]``.
 
     ```yaml
