@@ -20,9 +20,9 @@ Deliberate differences:
 - Repeated n-grams are compared token by token (datatrove joins tokens without a separator first, so
   ("ab", "c") equals ("a", "bc")); terminal punctuation is Unicode's Sentence_Terminal property.
 - c4_quality only decides and never rewrites the text (datatrove's removes the lines it rejects from the
-  documents it keeps); an empty text is kept by gopher_repetition (gopher_quality drops it as short).
+  documents it keeps).
 - Reasons are prefixed and a few renamed: gopher_few_stop_words (datatrove: gopher_enough_stop_words),
-  gopher_dup_*/top_*/duplicated_* (no prefix), c4_no_terminal_punct split out of c4_too_few_sentences
+  gopher_dup_*/top_*/duplicated_*/empty (no prefix), c4_no_terminal_punct split out of c4_too_few_sentences
   (same decision), fineweb_newline_ratio (list_ratio).
 """
 

@@ -83,6 +83,7 @@ def test_lorem_ipsum_and_limits():
     assert reasons(C4Quality(bad_words=["distributable"]), text) == ["c4_bad_words"]
     assert reasons(FineWebQuality(), "", "  \n ") == ["fineweb_empty", "fineweb_empty"]
     assert reasons(GopherQuality(), None) == ["no_text"]
+    assert reasons(GopherRepetition(), "") == ["gopher_empty"]
 
 
 def test_disabled_rule_does_not_fire():

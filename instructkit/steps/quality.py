@@ -98,6 +98,8 @@ class _Heuristic(Filter):
     """Score a batch into measurement columns, then decide from them with ordered rules."""
 
     prefix: ClassVar[str]
+    #: Reason for an empty text when no rule of the filter would name it.
+    empty_reason: ClassVar[str | None] = None
     mode: Mode
 
     def measure(self, texts: pl.Series, batch: pa.Table) -> pl.DataFrame:
@@ -134,6 +136,8 @@ class _Heuristic(Filter):
         for i, text in enumerate(self.texts(batch)):
             if text is None:
                 reasons[i] = "no_text"
+            elif not text and self.empty_reason:
+                reasons[i] = self.empty_reason
         return reasons
 
     def score_columns(self) -> list[str]:
@@ -317,7 +321,8 @@ class GopherRepetition(_Heuristic):
     of characters in the most frequent 2-4-grams and in repeated 5-10-grams.
 
     Reasons: ``gopher_dup_para_frac``, ``gopher_dup_para_char_frac``, ``gopher_dup_line_frac``,
-    ``gopher_dup_line_char_frac``, ``gopher_top_<n>_gram``, ``gopher_duplicated_<n>_n_grams``. In
+    ``gopher_dup_line_char_frac``, ``gopher_top_<n>_gram``, ``gopher_duplicated_<n>_n_grams``, and
+    ``gopher_empty`` for an empty text. In
     Chinese/Japanese text, where a word is one character, n-grams are ``cjk_ngram_scale`` times longer.
 
     ```yaml
@@ -327,6 +332,7 @@ class GopherRepetition(_Heuristic):
 
     name = "gopher_repetition"
     prefix = "gopher"
+    empty_reason = "gopher_empty"
 
     def __init__(
         self,
