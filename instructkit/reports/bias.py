@@ -81,7 +81,7 @@ def words(text: str, lang: str) -> list[str]:
     return _EN_WORD.findall(text.lower())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(lang: str) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]], frozenset[str]]:
     """(single-word term -> group, multi-word term -> group, descriptors) of a lexicon."""
     single, multi = {}, {}
