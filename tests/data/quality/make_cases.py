@@ -1,4 +1,4 @@
-"""Rebuild cases.jsonl: real documents on which each quality rule fires (run by hand; needs /work/shared).
+"""Rebuild cases.jsonl: real documents on which each quality rule fires (run by hand from the repo root).
 
 For each filter and drop reason seen on benchmarks/data/quality/docs.jsonl.gz, the shortest English document
 of 150-2500 characters (else any language) is kept with the reason instructkit gives; rules that never fire
