@@ -36,7 +36,7 @@ def luhn(digits: str) -> bool:
 
 def cn_id_valid(number: str) -> bool:
     """Whether an 18-character resident identity number has a valid ISO 7064 MOD 11-2 check character."""
-    total = sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return "10X98765432"[total % 11] == number[17].upper()
 
 
