@@ -147,6 +147,7 @@ def bias_audit(
     for record, step in records:
         text = record_text(record, fields)
         lang = record.get(language_field) or ("zh" if is_cjk_text(text) else "en")
+        lang = re.split(r"[-_]", lang)[0].lower()  # zh-cn, zh_TW -> zh
         lex_lang = lang if lang in LEXICON_LANGUAGES else None
         found, described = mentions(words(text, lex_lang), lex_lang) if lex_lang else (Counter(), set())
         docs.append((lang, found, described, step))

@@ -47,6 +47,11 @@ def load_lexicon(lang: str) -> tuple[frozenset[str], int] | re.Pattern[str]:
     return phrases, max(len(p.split()) for p in phrases)
 
 
+def _base(code: str | None) -> str:
+    """``zh-cn``/``zh_TW``/``EN`` -> ``zh``/``zh``/``en``."""
+    return re.split(r"[-_]", code)[0].lower() if code else "und"
+
+
 def _plural_of(word: str, phrases: frozenset[str]) -> bool:
     return (word.endswith("s") and word[:-1] in phrases) or (word.endswith("es") and word[:-2] in phrases)
 
@@ -202,7 +207,7 @@ class Toxicity(Filter):
         for i, turns in enumerate(groups):
             for t in turns:
                 texts.append(t)
-                langs.append((given[i] or "und") if given else self._langid.detect(t)[0])
+                langs.append(_base(given[i]) if given else self._langid.detect(t)[0])
                 owner.append(i)
         merged: list[tuple[float, set[str], set[str]]] = [(0.0, set(), set()) for _ in groups]
         for i, (score, categories, terms) in zip(owner, self.score(texts, langs), strict=True):
