@@ -186,5 +186,15 @@ def _fail(exc: Exception, code: int) -> None:
     sys.exit(code)
 
 
+def _register_training() -> None:
+    """``instructkit train`` and ``instructkit bench`` (TRL; heavy imports happen only when they run)."""
+    from instructkit.train.cli import bench, train
+
+    cli.add_command(train)
+    cli.add_command(bench)
+
+
+_register_training()
+
 if __name__ == "__main__":
     main()
