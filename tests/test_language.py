@@ -101,3 +101,15 @@ def test_deterministic_and_picklable(sample):
 def test_languages_counted_in_the_sample(sample):
     counts = Counter(r["variant"] for r in sample)
     assert {"zh-Hans", "zh-Hant", "ja", "ko"} <= set(counts)
+
+
+def test_modes(sample):
+    batch = pa.Table.from_pylist([{"text": r["text"]} for r in sample if r["variant"] in ("en", "ko")][:9])
+    annotate_only = LanguageId(keep=["en"], mode="annotate")
+    out = annotate_only.annotate(batch)
+    assert set(out.column("language").to_pylist()) == {"en", "ko"}
+    assert annotate_only.check(out) == [None] * batch.num_rows
+    filter_only = LanguageId(keep=["en"], mode="filter")
+    assert filter_only.annotate(batch).column_names == ["text"]
+    assert filter_only.check(batch) == LanguageId(keep=["en"]).check(batch)
+    assert "language_not_kept" in filter_only.check(batch)

@@ -125,3 +125,11 @@ def test_optional_transformers_classifier(tmp_path):
     out = step.annotate(pa.table({"text": ["hello there", "是谁写的白痴"], "language": ["en", "zh"]})).to_pylist()
     assert 0.0 < out[0]["toxicity"] < 1.0 and out[0]["toxicity_categories"] == []
     assert out[1]["toxicity_terms"] == ["白痴"] and out[1]["toxicity"] >= 0.75
+
+
+def test_annotate_mode_drops_nothing(records):
+    batch = pa.Table.from_pylist([{"text": r["text"], "language": r["lang"]} for r in records])
+    step = Toxicity(mode="annotate")
+    out = step.annotate(batch)
+    assert step.check(out) == [None] * len(records)
+    assert sum(s > 0.7 for s in out.column("toxicity").to_pylist()) == sum(r["toxic"] for r in records)

@@ -93,6 +93,7 @@ class LanguageId(Filter):
     drop languages not in ``keep`` (``language_not_kept``) or scores under ``min_score``
     (``language_low_score``). ``level: paragraph`` scores each paragraph and adds ``languages``, the
     share of letters per language, for mixed documents; the document's language is the largest share.
+    ``mode: annotate`` writes the columns and drops nothing; ``mode: filter`` drops without writing them.
 
     ```yaml
     - language_id: {keep: [en, zh], min_score: 0.5, backend: auto}
@@ -112,6 +113,7 @@ class LanguageId(Filter):
         level: Literal["document", "paragraph"] = "document",
         script_rules: bool = True,
         seed: int = 0,
+        mode: Literal["both", "filter", "annotate"] = "both",
     ) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be within 0..1, got {min_score}")
@@ -122,6 +124,7 @@ class LanguageId(Filter):
         self.level = level
         self.script_rules = script_rules
         self.seed = seed
+        self.mode = mode
 
     # -- models ---------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -223,6 +226,10 @@ class LanguageId(Filter):
 
     # -- step -------------------------------------------------------------------------------------------
     def annotate(self, batch: pa.Table) -> pa.Table:
+        return batch if self.mode == "filter" else self.score_batch(batch)
+
+    def score_batch(self, batch: pa.Table) -> pa.Table:
+        """``batch`` with the score columns added."""
         self._ready()
         languages, scores, mixes = [], [], []
         for text in self.texts(batch):
@@ -244,8 +251,10 @@ class LanguageId(Filter):
         return batch
 
     def check(self, batch: pa.Table) -> list[str | None]:
-        if "language" not in batch.column_names or "language_score" not in batch.column_names:
-            batch = self.annotate(batch)
+        if self.mode == "annotate":
+            return [None] * batch.num_rows
+        if self.mode == "filter" or "language" not in batch.column_names or "language_score" not in batch.column_names:
+            batch = self.score_batch(batch)
         keep = set(self.keep) if self.keep else None
         reasons: list[str | None] = []
         for lang, score in zip(batch.column("language").to_pylist(), batch.column("language_score").to_pylist(), strict=False):

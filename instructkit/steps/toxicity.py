@@ -14,7 +14,7 @@ import unicodedata
 import warnings
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Literal
 
 import pyarrow as pa
 
@@ -109,7 +109,8 @@ class Toxicity(Filter):
     optional ``model``'s probability of the label ``model_label`` (a transformers text-classification
     model name or local path). ``toxicity_categories`` says which fired (``profanity_model``, ``lexicon``,
     ``classifier``), ``toxicity_terms`` which words matched. ``per_turn`` scores each turn of a
-    conversation and keeps the worst.
+    conversation and keeps the worst. ``mode: annotate`` writes the columns and drops nothing (choose
+    ``max_score`` from their distribution); ``mode: filter`` drops without writing them.
 
     ```yaml
     - toxicity: {max_score: 0.7}
@@ -128,6 +129,7 @@ class Toxicity(Filter):
         languages: list[str] | None = None,
         model: str | None = None,
         model_label: str = "toxic",
+        mode: Literal["both", "filter", "annotate"] = "both",
     ) -> None:
         if not 0.0 <= max_score <= 1.0:
             raise ValueError(f"max_score must be within 0..1, got {max_score}")
@@ -140,6 +142,7 @@ class Toxicity(Filter):
         self.languages = languages
         self.model = model
         self.model_label = model_label
+        self.mode = mode
 
     def setup(self) -> None:
         self._english = None
@@ -197,6 +200,10 @@ class Toxicity(Filter):
         return out
 
     def annotate(self, batch: pa.Table) -> pa.Table:
+        return batch if self.mode == "filter" else self.score_batch(batch)
+
+    def score_batch(self, batch: pa.Table) -> pa.Table:
+        """``batch`` with the score columns added."""
         self._ready()
         if self.per_turn:  # each targeted turn of a conversation on its own; a record gets its worst turn
             groups = [turns or [""] for turns in self.turn_texts(batch)]
@@ -219,9 +226,8 @@ class Toxicity(Filter):
         return set_column(batch, "toxicity_terms", pa.array([sorted(t) for _, _, t in merged], pa.list_(pa.string())))
 
     def check(self, batch: pa.Table) -> list[str | None]:
-        if "toxicity" not in batch.column_names:
-            batch = self.annotate(batch)
+        if self.mode == "annotate":
+            return [None] * batch.num_rows
+        if self.mode == "filter" or "toxicity" not in batch.column_names:
+            batch = self.score_batch(batch)
         return ["toxic" if s is not None and s > self.max_score else None for s in batch.column("toxicity").to_pylist()]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return super().__getstate__()
