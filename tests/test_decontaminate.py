@@ -39,7 +39,7 @@ def test_quoted_eval_items_are_dropped_with_the_item_id():
     step = Decontaminate(eval_sets=[str(EVAL)], eval_fields=["question", "answer"])
     step = pickle.loads(pickle.dumps(step))
     table = pa.Table.from_pylist(en + zh + leaked)
-    reasons = dict(zip(table.column("id").to_pylist(), step.check(table)))
+    reasons = dict(zip(table.column("id").to_pylist(), step.check(table), strict=True))
     assert {k: v for k, v in reasons.items() if v} == {
         "leak-en": "contaminated:pydoc-004",
         "leak-zh": "contaminated:debref-zh-003",

@@ -38,7 +38,7 @@ def test_signature_agreement_estimates_jaccard():
     sig, _ = minhash_signatures(base + copies)
     n = len(base)
     estimate = (sig[:n] == sig[n:]).mean(axis=1)
-    truth = np.array([jaccard(a, b) for a, b in zip(base, copies)])
+    truth = np.array([jaccard(a, b) for a, b in zip(base, copies, strict=True)])
     error = estimate - truth
     assert abs(error.mean()) < 0.02  # unbiased
     assert np.sqrt((error**2).mean()) < 0.06  # about sqrt(J(1-J)/128)

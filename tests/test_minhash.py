@@ -60,7 +60,7 @@ def test_finds_injected_near_duplicates(lang, tmp_path):
     found = [c for c in above if dropped.get(c) == f"near_duplicate_of:{truth[c][0]}"]
     assert len(found) / len(above) >= 0.98
     # Precision: every drop names a record it truly resembles, and nothing well below 0.8 is dropped.
-    texts = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist()))
+    texts = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
     for rid, reason in dropped.items():
         assert reason.startswith("near_duplicate_of:")
         assert jaccard(texts[rid], texts[reason.split(":", 1)[1]]) >= 0.7, rid

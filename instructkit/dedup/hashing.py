@@ -22,8 +22,8 @@ Hashes are fixed functions of the text (no process-dependent seeds): same input,
 from __future__ import annotations
 
 import unicodedata
-from functools import lru_cache
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -142,7 +142,6 @@ def token_hashes(
     kept = np.flatnonzero(keep)
     starts = start[kept]
     first = np.flatnonzero(starts)  # where each token starts among the kept characters
-    lengths = np.diff(np.searchsorted(kept[first], bounds))  # tokens per text
     if not len(kept):
         return np.zeros(0, dtype=np.uint64), np.zeros(len(bounds), dtype=np.int64)
     token = np.cumsum(starts) - 1
@@ -165,9 +164,9 @@ def tokenize(texts: Iterable[str | None], tokenizer: Tokenizer = "auto") -> list
     cls = classes(cp).tolist()
     chars = cp.tobytes().decode("utf-32-le")
     out = []
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         toks, prev = [], SEPARATOR
-        for ch, c in zip(chars[lo:hi], cls[lo:hi]):
+        for ch, c in zip(chars[lo:hi], cls[lo:hi], strict=True):
             c = WORD if (tokenizer == "word" and c == ALONE) else ALONE if (tokenizer == "char" and c == WORD) else c
             if c == ALONE or (c == WORD and prev != WORD):
                 toks.append(ch)

@@ -53,11 +53,11 @@ class IdLog:
         needed = np.unique(np.asarray(numbers, dtype=np.int64))
         found: dict[int, str] = {}
         with pa.memory_map(str(self.path)) as source:
-            for first, batch in zip(self.firsts, pa.ipc.open_stream(source)):
+            for first, batch in zip(self.firsts, pa.ipc.open_stream(source), strict=True):
                 lo, hi = np.searchsorted(needed, [first, first + batch.num_rows])
                 if hi > lo:
                     rows = needed[lo:hi]
-                    found.update(zip(rows.tolist(), batch.column(0).take(pa.array(rows - first)).to_pylist()))
+                    found.update(zip(rows.tolist(), batch.column(0).take(pa.array(rows - first)).to_pylist(), strict=True))
         return found
 
     def decisions(self, dropped: np.ndarray, kept: np.ndarray, reason: str) -> Decisions:
@@ -66,6 +66,6 @@ class IdLog:
         firsts = np.asarray(self.firsts + [self.total], dtype=np.int64)
         which = np.searchsorted(firsts, dropped, side="right") - 1
         out: Decisions = {}
-        for number, w, k in zip(np.asarray(dropped).tolist(), which.tolist(), np.asarray(kept).tolist()):
+        for number, w, k in zip(np.asarray(dropped).tolist(), which.tolist(), np.asarray(kept).tolist(), strict=True):
             out.setdefault(self.parts[w], {})[number - self.firsts[w]] = f"{reason}:{names[k]}"
         return out

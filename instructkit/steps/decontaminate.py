@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -86,7 +86,7 @@ class Decontaminate(Filter):
                     raise KeyError(f"step {self.name}: eval set {path!r} has no field(s) {', '.join(missing)}")
                 columns = [table.column(f).to_pylist() for f in fields]
                 has_id = "id" in table.column_names
-                for i, values in enumerate(zip(*columns)):
+                for i, values in enumerate(zip(*columns, strict=True)):
                     ids.append(str(table.column("id")[i].as_py()) if has_id else f"{name}:{row}")  # reader adds ids
                     texts.append("\n\n".join(v if isinstance(v, str) else "" if v is None else str(v) for v in values))
                     row += 1
@@ -114,7 +114,7 @@ class Decontaminate(Filter):
                 axis=0,
             )
             pairs, counts = np.unique(triples[:, [0, 2]], axis=0, return_counts=True)
-            for (d, item), c in zip(pairs.tolist(), counts.tolist()):
+            for (d, item), c in zip(pairs.tolist(), counts.tolist(), strict=True):
                 found[d][item] = found[d].get(item, 0) + c
         return [sorted(i for i, c in f.items() if c >= self.min_matches) for f in found]
 

@@ -68,7 +68,7 @@ class ExactDedup(GlobalStep):
                 if name not in batch.column_names:
                     raise KeyError(f"step {self.name}: field {name!r} not in the records")
                 columns.append([_as_text(v) for v in batch.column(name).to_pylist()])
-            texts: Iterable[str | None] = ("\x1f".join(values) for values in zip(*columns))
+            texts: Iterable[str | None] = ("\x1f".join(values) for values in zip(*columns, strict=True))
         else:
             texts = self.texts(batch)
         digests = b"".join(self.key(t) for t in texts)

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 
 from instructkit.dedup.hashing import jaccard_sorted, shingle_hashes, shingle_sets, signatures
-from instructkit.dedup.lsh import band_keys, optimal_bands
 from instructkit.dedup.ids import IdLog, batch_ids
+from instructkit.dedup.lsh import band_keys, optimal_bands
 from instructkit.dedup.spill import FileReader, ShardedSpill, runs
 from instructkit.dedup.unionfind import components
 from instructkit.steps.base import Decisions, GlobalStep
