@@ -69,11 +69,17 @@ def _weights(path: Path) -> dict:
     return load_file(str(path))
 
 
+@pytest.fixture(scope="module")
+def sft_run(curated_text, tmp_path_factory):
+    cfg = TrainConfig(data=curated_text, output_dir=tmp_path_factory.mktemp("sft") / "run", model="tiny",
+                      max_steps=30, batch_size=8, max_length=64, learning_rate=3e-3, seed=0,
+                      eval=EvalSettings(fraction=0.1, max_records=60))
+    return train(cfg)
+
+
 @pytest.mark.slow
-def test_full_sft_on_curated_text_lowers_eval_loss(curated_text, tmp_path):
-    cfg = TrainConfig(data=curated_text, output_dir=tmp_path / "sft", model="tiny", max_steps=30, batch_size=8,
-                      max_length=64, learning_rate=3e-3, seed=0, eval=EvalSettings(fraction=0.1, max_records=60))
-    res = train(cfg)
+def test_full_sft_on_curated_text_lowers_eval_loss(sft_run, curated_text):
+    res = sft_run
     assert res.kind == "text" and res.mode == "full" and res.loss_on == "all_tokens"
     assert res.steps == 30
     assert res.train_tokens == 30 * 8 * 64  # packed blocks: the token budget is exact
@@ -82,13 +88,32 @@ def test_full_sft_on_curated_text_lowers_eval_loss(curated_text, tmp_path):
     assert {"en", "zh"} <= set(res.eval_after["by_lang"])
     for lang in ("en", "zh"):
         assert res.eval_after["by_lang"][lang]["loss"] < res.eval_before["by_lang"][lang]["loss"]
-    # the saved model directory loads through the ordinary path and scores the same
+    held = json.loads((res.output_dir / "train_result.json").read_text(encoding="utf-8"))
+    assert held["eval_after"]["loss"] == res.eval_after["loss"]
+    # the saved model directory loads through the ordinary from_pretrained path
     from instructkit.train.bench import evaluate
 
-    held = json.loads((tmp_path / "sft" / "train_result.json").read_text(encoding="utf-8"))
-    assert held["eval_after"]["loss"] == res.eval_after["loss"]
     report = evaluate([str(res.model_dir)], curated_text, max_records=30, max_length=64)
     assert report["models"][str(res.model_dir)]["tokens"] > 0
+
+
+@pytest.mark.slow
+def test_lora_on_a_local_model_directory(sft_run, curated_messages, tmp_path):
+    """The real loading path: a model directory (here the one full SFT wrote) as the LoRA base."""
+    base_dir = sft_run.model_dir
+    cfg = TrainConfig(data=curated_messages, output_dir=tmp_path / "lora", model=str(base_dir), max_steps=5,
+                      batch_size=4, max_length=64, seed=0, lora=LoraSettings(r=2, alpha=4),
+                      eval=EvalSettings(fraction=0.1, max_records=20))
+    res = train(cfg)
+    assert res.mode == "lora" and res.steps == 5 and res.extra["base_parameters_changed"] == 0
+    assert not (tmp_path / "lora" / "base").exists()  # the base is the directory itself
+    adapter_cfg = json.loads((tmp_path / "lora" / "adapter" / "adapter_config.json").read_text())
+    assert adapter_cfg["base_model_name_or_path"] == str(base_dir)
+    base = _weights(base_dir / "model.safetensors")
+    merged = _weights(tmp_path / "lora" / "model" / "model.safetensors")
+    assert bool((merged["model.embed_tokens.weight"] == base["model.embed_tokens.weight"]).all())
+    assert not bool((merged["model.layers.0.self_attn.q_proj.weight"] ==
+                     base["model.layers.0.self_attn.q_proj.weight"]).all())
 
 
 @pytest.mark.slow
