@@ -67,20 +67,25 @@ def script_counts(text: str) -> Counter[str]:
 
 
 def script_decision(text: str) -> tuple[str | None, tuple[str, ...] | None, float]:
-    """(language if the script decides it, languages the script allows, share of letters in it)."""
+    """(language if the script decides it, languages the script allows, share of letters in it; a
+    CJK character counts as three letters)."""
     counts = script_counts(text)
     letters = sum(counts.values())
     if not letters:
         return UNDETERMINED, None, 0.0
     han, kana, hangul = counts["CJK"], counts["HIRAGANA"] + counts["KATAKANA"], counts["HANGUL"]
     cjk = han + kana + hangul
-    if 3 * cjk >= letters - cjk:  # one Han character carries about as much as a Latin word
+
+    def weighted(x: int) -> float:  # one Han/Kana/Hangul character carries about as much as a Latin word
+        return 3 * x / (3 * x + letters - x)
+
+    if weighted(cjk) >= 0.5:
         if hangul >= max(kana, 0.3 * cjk):
-            return "ko", None, hangul / letters
+            return "ko", None, weighted(hangul)
         if kana and (kana >= 2 or kana >= 0.1 * (han + kana)):
-            return "ja", None, (han + kana) / letters
+            return "ja", None, weighted(han + kana)
         if han:
-            return "zh", None, han / letters
+            return "zh", None, weighted(han)
     script, n = counts.most_common(1)[0]
     langs = _SCRIPTS.get(script)
     if n >= 0.5 * letters and langs:
