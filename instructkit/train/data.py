@@ -110,13 +110,16 @@ def record_id(record: dict[str, Any], index: int, value: Any) -> str:
 def split(records: list[dict[str, Any]], field: str, *, fraction: float, seed: int, max_eval: int | None = None
           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(train, eval) by a stable hash of each record's id; train loses every record equal to an eval record."""
-    train, held = [], []
-    for i, r in enumerate(records):
-        (held if is_held_out(record_id(r, i, example(r, field)), fraction, seed) else train).append(r)
-    if max_eval is not None:
-        held = held[:max_eval]
+    flags = [is_held_out(record_id(r, i, example(r, field)), fraction, seed) for i, r in enumerate(records)]
+    if max_eval is not None:  # the held-out records past max_eval go back to training
+        kept = 0
+        for i, flag in enumerate(flags):
+            if flag:
+                kept += 1
+                flags[i] = kept <= max_eval
+    held = [r for r, f in zip(records, flags, strict=True) if f]
     keys = {content_key(example(r, field)) for r in held}
-    train = [r for r in train if content_key(example(r, field)) not in keys]
+    train = [r for r, f in zip(records, flags, strict=True) if not f and content_key(example(r, field)) not in keys]
     if not train or not held:
         raise RunError(f"cannot split {len(records)} records into train and eval (fraction {fraction}); "
                        "use more data or another eval.fraction")
