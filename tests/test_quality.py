@@ -134,3 +134,19 @@ def test_general_recipe_keeps_a_clean_chinese_paragraph(tmp_path):
                            for i, t in enumerate(texts)), encoding="utf-8")
     result = Pipeline.from_recipe(recipe).run(input=str(src), output=tmp_path / "out", workers=1)
     assert result.rejected == 0 and result.kept == len(texts)
+
+
+def test_c4_bad_words_from_the_shipped_ldnoobw_list(quickstart_records):
+    import pyarrow as pa
+
+    from instructkit.errors import RecipeError
+    from instructkit.steps import C4Quality
+
+    by_id = {r["id"]: r for r in quickstart_records}
+    texts = [by_id["fortunes:knghtbrd#97"]["text"], by_id["fortunes:science#169"]["text"]]
+    step = C4Quality.from_params({"bad_words": "en", "min_num_sentences": None, "filter_no_terminal_punct": False,
+                                  "min_words_per_line": None})
+    step.text_field = "text"
+    assert step.check(pa.table({"text": texts})) == ["c4_bad_words", "c4_bad_words"]
+    with pytest.raises(RecipeError, match="no shipped list for 'xx'"):
+        C4Quality.from_params({"bad_words": "xx"})

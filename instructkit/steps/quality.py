@@ -478,7 +478,8 @@ class C4Quality(_Heuristic):
     the document is dropped if a kept line says "lorem ipsum" (``c4_lorem_ipsum``) or has a curly bracket
     (``c4_curly_bracket``), if no line ends in terminal punctuation (``c4_no_terminal_punct``), if fewer
     than ``min_num_sentences`` sentences remain (``c4_too_few_sentences``) or if it contains one of
-    ``bad_words`` (``c4_bad_words``; no list by default). This filter only decides: the text is unchanged.
+    ``bad_words`` (``c4_bad_words``): a list of words, or a language code naming the shipped LDNOOBW list
+    C4 used (``bad_words: en``; off by default, as in datatrove). This filter only decides: the text is unchanged.
 
     ```yaml
     - c4_quality: {min_num_sentences: 5, min_words_per_line: 3, mode: filter}
@@ -502,9 +503,11 @@ class C4Quality(_Heuristic):
         filter_javascript: bool = True,
         filter_curly_bracket: bool = True,
         filter_policy: bool = True,
-        bad_words: list[str] | None = None,
+        bad_words: list[str] | str | None = None,
     ) -> None:
         _check_mode(mode)
+        if isinstance(bad_words, str):
+            _bad_word_list(bad_words)  # an unknown language is an error now, not at the first batch
         self.field = field
         self.mode = mode
         self.min_num_sentences = min_num_sentences
@@ -567,7 +570,8 @@ class C4Quality(_Heuristic):
             (first.eq(pl.col("curly")) & (first < pl.col("lorem"))).alias(f"{p}_curly_bracket"),
         ).drop("doc", "lorem", "curly")
         if self.bad_words:
-            words = "|".join(re.escape(w) for w in self.bad_words)
+            listed = _bad_word_list(self.bad_words) if isinstance(self.bad_words, str) else self.bad_words
+            words = "|".join(re.escape(w) for w in listed)
             pattern = f"(?i)(?:^|[^\\w])(?:{words})(?:$|[^\\w])"  # no \b: slow in Rust
             per_doc = per_doc.with_columns(texts.str.contains(pattern).alias(f"{p}_bad_words"))
         return per_doc
@@ -582,6 +586,19 @@ class C4Quality(_Heuristic):
         if self.bad_words:
             rules.append(("c4_bad_words", c("bad_words")))
         return rules
+
+
+def _bad_word_list(language: str) -> list[str]:
+    """The LDNOOBW list of ``language`` shipped in ``instructkit/lexicons/toxicity``."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "lexicons" / "toxicity"
+    path = folder / f"{language}.txt"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.txt"))
+        raise ValueError(f"bad_words: no shipped list for {language!r} (lists: {', '.join(known)})")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [w.strip() for w in lines if w.strip() and not w.startswith("#")]
 
 
 # -- FineWeb ------------------------------------------------------------------------------------------
