@@ -79,7 +79,7 @@ def script_decision(text: str) -> tuple[str | None, tuple[str, ...] | None, floa
     def weighted(x: int) -> float:  # one Han/Kana/Hangul character carries about as much as a Latin word
         return 3 * x / (3 * x + letters - x)
 
-    if weighted(cjk) >= 0.5:
+    if weighted(cjk) >= 0.35:
         if hangul >= max(kana, 0.3 * cjk):
             return "ko", None, weighted(hangul)
         if kana and (kana >= 2 or kana >= 0.1 * (han + kana)):
