@@ -90,11 +90,13 @@ def test_full_sft_on_curated_text_lowers_eval_loss(sft_run, curated_text):
         assert res.eval_after["by_lang"][lang]["loss"] < res.eval_before["by_lang"][lang]["loss"]
     held = json.loads((res.output_dir / "train_result.json").read_text(encoding="utf-8"))
     assert held["eval_after"]["loss"] == res.eval_after["loss"]
-    # the saved model directory loads through the ordinary from_pretrained path
+    # the saved model directory loads through the ordinary from_pretrained path and, on the records training
+    # held out (same fraction, seed, max_records), scores what training reported
     from instructkit.train.bench import evaluate
 
-    report = evaluate([str(res.model_dir)], curated_text, max_records=30, max_length=64)
-    assert report["models"][str(res.model_dir)]["tokens"] > 0
+    report = evaluate([str(res.model_dir)], curated_text, max_records=60, max_length=64, held_out=(0.1, 0))
+    assert report["eval_examples"] == res.eval_examples == 60
+    assert report["models"][str(res.model_dir)]["loss"] == pytest.approx(res.eval_after["loss"], abs=1e-3)
 
 
 @pytest.mark.slow

@@ -91,17 +91,29 @@ def evaluate_model(model, tokenizer, values: list[Any], langs: list[str | None] 
 
 
 def evaluate(models: list[str], eval_data: str | Path, *, text_field: str | None = None,
-             max_records: int | None = 200, max_length: int = 128, batch_size: int = 16) -> dict[str, Any]:
-    """Evaluate model directories (or names ``from_pretrained`` loads) on a curated output directory."""
+             max_records: int | None = 200, max_length: int = 128, batch_size: int = 16,
+             held_out: tuple[float, int] | None = None) -> dict[str, Any]:
+    """Evaluate model directories (or names ``from_pretrained`` loads) on a curated output directory.
+
+    ``held_out=(fraction, seed)`` scores only the records ``train`` held out of the same directory with the
+    same ``eval.fraction``, ``seed`` and ``eval.max_records`` (the records the model never trained on);
+    ``None`` scores the first ``max_records`` records.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from instructkit.train.sft import _quiet
+
+    _quiet()
     records = D.read_records(eval_data)
     field = D.text_field_of(eval_data, records, text_field)
-    if max_records is not None:
+    if held_out is not None:
+        _, records = D.split(records, field, fraction=held_out[0], seed=held_out[1], max_eval=max_records)
+    elif max_records is not None:
         records = records[:max_records]
     values = [D.example(r, field) for r in records]
     langs = [r.get("lang") for r in records]
-    out: dict[str, Any] = {"eval_data": str(eval_data), "eval_examples": len(values), "models": {}}
+    out: dict[str, Any] = {"eval_data": str(eval_data), "eval_examples": len(values),
+                           "held_out": list(held_out) if held_out else None, "models": {}}
     for name in models:
         try:
             tok = AutoTokenizer.from_pretrained(name)

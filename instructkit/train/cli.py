@@ -39,7 +39,8 @@ def run_bench(recipe) -> dict[str, Any]:
                                                  overrides=recipe.compare["set"], input_path=recipe.compare["input"])
         return bench.compare(raw_dir, cur_dir, cfg)
     report = bench.evaluate(recipe.models, cfg.eval.data, text_field=cfg.text_field, max_records=cfg.eval.max_records,
-                            max_length=cfg.max_length, batch_size=cfg.eval.batch_size)
+                            max_length=cfg.max_length, batch_size=cfg.eval.batch_size,
+                            held_out=(cfg.eval.fraction, cfg.seed) if cfg.eval.held_out else None)
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return report

@@ -16,6 +16,8 @@ max_length: 128
 seed: 0
 output_dir: out/train-sft
 eval: {fraction: 0.1, max_records: 200}   # or data: another curated output directory
+# bench `models:` mode scores eval.data's held-out records (same fraction, seed and max_records as training);
+# `eval: {held_out: false}` scores its first max_records records instead
 ```
 
 A benchmark recipe (``instructkit bench RECIPE.yaml``) has the same training keys (they set the budget of
@@ -77,6 +79,7 @@ EVAL_KEYS: dict[str, tuple[Any, Any]] = {
     "fraction": (float, 0.1),
     "max_records": (int | None, 200),
     "batch_size": (int, 16),
+    "held_out": (bool, True),
 }
 COMPARE_KEYS: dict[str, tuple[Any, Any]] = {
     "recipe": (str, None),

@@ -49,6 +49,8 @@ class EvalSettings:
     fraction: float = 0.1
     max_records: int | None = 200
     batch_size: int = 16
+    held_out: bool = True
+    """bench ``models``: score only the records training held out of ``data`` (same fraction/seed/max)."""
 
 
 @dataclass
