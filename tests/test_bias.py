@@ -13,7 +13,7 @@ from conftest import run_cli, write_jsonl, write_recipe
 
 from instructkit.reports import load_reports
 from instructkit.reports.bias import bias_audit, mentions, words
-from instructkit.steps.bias import CounterfactualGender, swap_chinese, swap_english
+from instructkit.steps.bias import CounterfactualGender, Stereotypes, swap_chinese, swap_english
 
 FEMALE = re.compile(r"\b(she|her|woman|women|wife|mother|girl|girls|daughter|lady)\b", re.I)
 
@@ -136,3 +136,21 @@ def test_counterfactual_step_adds_marked_copies(english, chinese):
     assert out.column("id").to_pylist()[:2] == ["fortunes:food#7", "fortunes:food#7"]
     replaced = CounterfactualGender(mode="replace").apply(batch)
     assert replaced.num_rows == 4 and replaced.column("counterfactual").to_pylist() == [True, True, True, False]
+
+
+def test_stereotypes_filter_on_the_quickstart_sample(quickstart_records):
+    batch = pa.Table.from_pylist([{"id": r["id"], "text": r["text"]} for r in quickstart_records])
+    reasons = Stereotypes().check(batch)
+    dropped = {r["id"]: reason for r, reason in zip(quickstart_records, reasons, strict=True) if reason}
+    # "The anger of a woman is the greatest evil ..." (Bonnard): the one stereotype among 4,694 records;
+    # "The women are strong, The men are good-looking" and "Children are natural mimics" stay.
+    assert dropped == {"fortunes:men-women#415": "stereotype:gender.female"}
+
+
+def test_stereotypes_in_chinese_and_group_choice():
+    step = Stereotypes(groups=["religion"])
+    assert Stereotypes().find("女人都很笨。") == "gender.female"
+    assert step.find("女人都很笨。") is None and step.find("他们都很懒") is None
+    assert Stereotypes().find("He is lazy, she is tired.") is None  # pronouns are people, not groups
+    with pytest.raises(ValueError, match="unknown group"):
+        Stereotypes(groups=["gendre"])

@@ -1,4 +1,5 @@
-"""Counterfactual data augmentation: the same record with gendered words swapped (English and Chinese)."""
+"""Bias steps: counterfactual augmentation (gendered words swapped, English and Chinese) and an opt-in
+filter of sentences that stereotype a group."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-from instructkit.steps.base import Mapper, set_column
+from instructkit.steps.base import Filter, Mapper, set_column
 from instructkit.text import is_cjk_text
 
 _EN_PAIRS = [
@@ -148,3 +149,63 @@ class CounterfactualGender(Mapper):
         if not out:
             return set_column(batch, "counterfactual", pa.array([], pa.bool_()))
         return pa.Table.from_pylist(out, schema=schema)
+
+
+_COPULA = {
+    "en": {"are", "is", "were", "was", "be", "being", "become", "becomes", "remain"},
+    "zh": {"是", "都", "很", "太", "就是", "都是", "天生", "总是", "總是", "就", "真", "最", "都很", "比较", "比較"},
+}
+_PRONOUNS = {"he", "she", "him", "her", "his", "hers", "himself", "herself", "他", "她", "他们", "她们", "他們", "她們"}
+_SENTENCE = re.compile(r"[^.!?;。！？；\n]+")
+
+
+class Stereotypes(Filter):
+    """Drop records with a sentence that generalises about a group with a derogatory word: a group term,
+    then a copula (are/is, 是/都/很 ...), then a word from the lexicon's ``negative`` list within
+    ``window`` words ("Woman is the greatest evil", "女人都很笨"). Reason ``stereotype:<group.subgroup>``.
+    English and Chinese (instructkit/lexicons/bias); a bias *filter* runs only when a recipe asks for it:
+    read the ``bias_audit`` report first.
+
+    ```yaml
+    - stereotypes: {groups: [gender, religion, nationality_ethnicity], window: 6}
+    ```
+    """
+
+    name = "stereotypes"
+
+    def __init__(self, *, field: str | None = None, groups: list[str] | None = None, window: int = 6) -> None:
+        from instructkit.reports.bias import load_lexicon
+
+        known = set(load_lexicon("en")["groups"])
+        unknown = sorted(set(groups or ()) - known)
+        if unknown:
+            raise ValueError(f"unknown group(s) {unknown}; known: {', '.join(sorted(known))}")
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self.field = field
+        self.groups = groups
+        self.window = window
+
+    def find(self, text: str) -> str | None:
+        """``group.subgroup`` of the first stereotyping sentence in ``text``, else None."""
+        from instructkit.reports.bias import _index, load_lexicon, words
+
+        lang = "zh" if is_cjk_text(text) else "en"
+        single, _, _ = _index(lang)
+        negative = set(load_lexicon(lang)["negative"])
+        copula = _COPULA[lang]
+        for sentence in _SENTENCE.findall(text):
+            tokens = words(sentence, lang)
+            for i, token in enumerate(tokens):
+                key = single.get(token)
+                if key is None or token in _PRONOUNS or (self.groups and key[0] not in self.groups):
+                    continue
+                after = tokens[i + 1 : i + 1 + self.window]
+                at = next((j for j, t in enumerate(after) if t in copula), None)
+                if at is not None and negative.intersection(tokens[i + 2 + at : i + 2 + at + self.window]):
+                    return f"{key[0]}.{key[1]}"
+        return None
+
+    def check_text(self, text: str) -> str | None:
+        found = self.find(text)
+        return f"stereotype:{found}" if found else None
