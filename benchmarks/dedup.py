@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ def word_shingles(text: str) -> list[str]:
 def union_find_labels(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
     from instructkit.dedup.unionfind import components
 
-    a, b = (np.array(x, dtype=np.int64) for x in zip(*pairs)) if pairs else (np.empty(0), np.empty(0))
+    a, b = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True)) if pairs else (np.empty(0), np.empty(0))
     return components(n, a, b)
 
 
@@ -154,7 +153,14 @@ def run_datatrove(files: list[str], workdir: Path) -> np.ndarray:
     return labels
 
 
+IMPORTS = {"instructkit": "instructkit.steps.minhash", "rensa": "rensa", "datasketch": "datasketch",
+           "datatrove": "datatrove.pipeline.dedup.minhash"}
+
+
 def child(tool: str, files: list[str], out: str) -> None:
+    import importlib
+
+    importlib.import_module(IMPORTS[tool])  # "work" excludes imports; wall time includes them
     with tempfile.TemporaryDirectory() as workdir:
         t0 = time.perf_counter()
         labels = globals()[f"run_{tool}"](files, Path(workdir))
@@ -198,6 +204,7 @@ def measure(tool: str, files: list[Path], out: Path) -> dict:
 
 def quality(labels: np.ndarray, texts: list[str], truth: list[tuple[int, int, float]]) -> dict:
     from instructkit.dedup.synth import jaccard
+    from instructkit.text import is_cjk_text
 
     positives = [(a, b) for a, b, j in truth if j >= THRESHOLD]
     found = sum(labels[a] == labels[b] for a, b in positives)
@@ -210,7 +217,12 @@ def quality(labels: np.ndarray, texts: list[str], truth: list[tuple[int, int, fl
     precision = good / len(predicted) if predicted else 1.0
     recall = found / len(positives) if positives else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "pairs": len(predicted)}
+    by_lang = {}
+    for lang, chinese in (("en", False), ("zh", True)):
+        subset = [(a, b) for a, b in positives if is_cjk_text(texts[a]) == chinese]
+        by_lang[lang] = sum(labels[a] == labels[b] for a, b in subset) / max(1, len(subset))
+    return {"precision": precision, "recall": recall, "f1": f1, "pairs": len(predicted),
+            "recall_en": by_lang["en"], "recall_zh": by_lang["zh"]}
 
 
 def main() -> None:
@@ -241,12 +253,13 @@ def main() -> None:
             results[tool] = r
             print(f"{tool:12s} {len(texts) / r['wall']:7,.0f} docs/s  wall {r['wall']:6.1f} s (work {r['inner']:5.1f} s)  "
                   f"CPU {r['cpu']:6.1f} s  peak RSS {r['rss'] / 2**20:6.0f} MB  P {r['precision']:.3f} R {r['recall']:.3f} "
-                  f"F1 {r['f1']:.3f}  pairs {r['pairs']}", flush=True)
+                  f"F1 {r['f1']:.3f} (R en {r['recall_en']:.3f} zh {r['recall_zh']:.3f})  pairs {r['pairs']}", flush=True)
         if "instructkit" in results:
             ik = results["instructkit"]
             for tool, r in results.items():
                 if tool != "instructkit":
                     print(f"instructkit vs {tool:10s}: {r['wall'] / ik['wall']:5.1f}x speed (wall), "
+                      f"{r['inner'] / ik['inner']:5.1f}x (work), "
                       f"{r['cpu'] / ik['cpu']:5.1f}x (CPU), "
                           f"{ik['rss'] / r['rss']:4.2f}x peak RSS, F1 {ik['f1']:.3f} vs {r['f1']:.3f}")
 
