@@ -63,8 +63,9 @@ def lexicon_terms(text: str, lang: str) -> list[str]:
     lexicon = load_lexicon(lang)
     folded = fold(text)
     if isinstance(lexicon, re.Pattern):
-        cuts = _word_boundaries(folded, lang)
-        return [m.group() for m in lexicon.finditer(folded) if cuts is None or (m.start() in cuts and m.end() in cuts)]
+        matches = list(lexicon.finditer(folded))
+        cuts = _word_boundaries(folded, lang) if matches else None
+        return [m.group() for m in matches if cuts is None or (m.start() in cuts and m.end() in cuts)]
     phrases, longest = lexicon
     words = _WORD.findall(folded)
     found, i = [], 0
