@@ -154,3 +154,22 @@ def test_stereotypes_in_chinese_and_group_choice():
     assert Stereotypes().find("He is lazy, she is tired.") is None  # pronouns are people, not groups
     with pytest.raises(ValueError, match="unknown group"):
         Stereotypes(groups=["gendre"])
+
+
+def test_audit_shows_the_real_toxicity_filter_removes_more_records_about_women(tmp_path, quickstart_records):
+    from instructkit.steps.toxicity import Toxicity
+
+    batch = pa.Table.from_pylist([{"id": r["id"], "text": r["text"], "language": r["lang"][:2]} for r in quickstart_records])
+    step = Toxicity()
+    batch = step.annotate(batch)
+    reasons = step.check(batch)
+    rows = batch.to_pylist()
+    kept = [r for r, why in zip(rows, reasons, strict=True) if why is None]
+    rejected = [r | {"drop_step": "toxicity", "drop_reason": why} for r, why in zip(rows, reasons, strict=True) if why]
+    write_run(tmp_path, kept, rejected)
+    result = bias_audit(tmp_path, {})
+    female = next(d for d in result["drop_rates"] if d["slice"] == "gender.female")
+    # e.g. Milton's "... like a bastard, to the ignominy of him that brought her birth" (fortunes)
+    assert female["flag"] and female["ratio"] >= 2, female
+    assert not next(d for d in result["drop_rates"] if d["slice"] == "gender.male")["flag"]
+    assert "| toxicity | gender.female |" in result["markdown"]
