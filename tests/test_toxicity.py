@@ -49,6 +49,10 @@ def test_chinese_terms_and_word_boundaries(records, annotated):
     # 叫做爱 is 叫做 + 爱 and 你妈妈 is "your mother": jieba's words keep them clean
     assert rows["谁是你妈妈"]["toxicity"] == 0.0
     assert rows["我对你的感情，是人类和bot之间独有的信任和友谊 你可以把它叫做爱。"]["toxicity_terms"] == []
+    # the same lines in Traditional characters (jieba's dictionary is Simplified)
+    assert rows["我對你的感情，是人類和bot之間獨有的信任和友誼 你可以把它叫做愛。"]["toxicity_terms"] == []
+    assert rows["誰是你媽媽"]["toxicity"] == 0.0
+    assert lexicon_terms("是誰寫的白痴", "zh") == ["白痴"]
 
 
 def test_language_is_detected_without_a_language_column(records):

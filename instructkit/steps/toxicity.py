@@ -84,14 +84,31 @@ def lexicon_terms(text: str, lang: str) -> list[str]:
 _KATAKANA = re.compile(r"[\u30a0-\u30ff]+|[^\u30a0-\u30ff]")
 
 
+@cache
+def _zh_tokenizer():  # jieba.Tokenizer
+    """A private jieba tokenizer that segments the Traditional forms of the list's words like their
+    Simplified forms (jieba's dictionary is Simplified: 他媽的給 would otherwise be one word)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    path = resources.files("instructkit") / "lexicons" / "toxicity" / "zh_variants.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            traditional, simplified = line.split("\t")
+            pairs = [(traditional, simplified), *zip(traditional, simplified, strict=False)]
+            for t, s in pairs:  # the word and each of its characters
+                if t != s and tokenizer.FREQ.get(s) and tokenizer.FREQ.get(t, 0) < tokenizer.FREQ[s]:
+                    tokenizer.add_word(t, tokenizer.FREQ[s])
+    return tokenizer
+
+
 def _word_boundaries(text: str, lang: str) -> set[int] | None:
     """Offsets where a word may start or end: jieba's words for Chinese (so 叫做爱 is not 做爱), whole
     katakana runs for Japanese (so クローン is not クロ); None (anywhere) for other scripts."""
     if lang == "zh":
-        import jieba
-
-        jieba.setLogLevel(60)
-        return {0, len(text)} | {cut for _, start, end in jieba.tokenize(text) for cut in (start, end)}
+        return {0, len(text)} | {cut for _, start, end in _zh_tokenizer().tokenize(text) for cut in (start, end)}
     if lang == "ja":
         cuts, pos = {0}, 0
         for m in _KATAKANA.finditer(text):
