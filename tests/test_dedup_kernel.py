@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from instructkit.dedup.hashing import minhash_signatures, shingle_hashes, tokenize
+from instructkit.dedup.hashing import minhash_signatures, shingle_hashes, text_keys, tokenize
 from instructkit.dedup.lsh import band_keys, candidate_probability, optimal_bands
 from instructkit.dedup.spill import FileReader, ShardedSpill, runs
 from instructkit.dedup.synth import corrupt, jaccard
 from instructkit.dedup.unionfind import components
-from instructkit.text import tokens
+from instructkit.text import normalize_for_hash, tokens
 
 DATA = Path(__file__).parent / "data" / "dedup"
 
@@ -79,3 +79,14 @@ def test_spill_sorts_shards_stably(tmp_path):
     reader = FileReader(next(tmp_path.glob("shard-*.bin")), np.uint64, 2)
     assert reader.rows(np.array([0])).shape == (1, 2)
     reader.close()
+
+
+def test_text_keys_equal_exactly_when_normalize_for_hash_is():
+    base = texts("en", 60) + texts("zh", 60)
+    tricky = ["Hello, World!", "hello world", "你好，世界！", "你好 世界", "你好世界", "ß", "ss", "İ", "i̇",
+              "a\x1cb", "a b", "😀x", "x 😀", "𝐀𝐁", "ab", "", "  ", "?!", "\u200bx", "x", "Ｈｅｌｌｏ"]
+    sample = base + tricky + [t.upper() for t in base[:20]] + [t.replace(" ", " \n ") for t in base[:20]]
+    keys = [tuple(k) for k in text_keys(sample).tolist()]
+    normal = [normalize_for_hash(t) for t in sample]
+    assert len(set(keys)) == len(set(normal))
+    assert len(set(zip(keys, normal, strict=True))) == len(set(normal))

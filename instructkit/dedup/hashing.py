@@ -131,8 +131,12 @@ def token_hashes(
         cls[cls == ALONE] = WORD
     elif tokenizer == "char":
         cls[cls == WORD] = ALONE
-    # A token starts at a kept character after a separator, at a character that stands alone, after
-    # one, and at the start of every text.
+    return _hash_tokens(cp, cls, bounds)
+
+
+def _hash_tokens(cp: np.ndarray, cls: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Token hashes and per-text offsets. A token starts at a kept character after a separator, at a
+    character that stands alone, after one, and at the start of every text."""
     prev = np.empty_like(cls)
     prev[0:1] = SEPARATOR
     prev[1:] = cls[:-1]
@@ -151,6 +155,60 @@ def token_hashes(
         terms = (cp[kept].astype(np.uint64) + np.uint64(_SEED)) * powers[position]
         hashes = fmix64(np.add.reduceat(terms, first) + np.diff(np.r_[first, len(kept)]).astype(np.uint64))
     return hashes, np.searchsorted(kept[first], bounds)
+
+
+def chunks(texts: Sequence[str | None], chars: int = 1 << 20) -> list[tuple[int, int]]:
+    """``(lo, hi)`` slices of about ``chars`` characters: hashing a batch slice by slice keeps the working
+    set small (and in cache) whatever the part size."""
+    bounds, size, lo = [], 0, 0
+    for i, text in enumerate(texts):
+        size += len(text) if text else 0
+        if size >= chars:
+            bounds.append((lo, i + 1))
+            lo, size = i + 1, 0
+    if lo < len(texts) or not bounds:
+        bounds.append((lo, len(texts)))
+    return bounds
+
+
+def text_keys(texts: Iterable[str | None]) -> np.ndarray:
+    """``(len(texts), 2)`` uint64: a 128-bit key per text, equal exactly when
+    ``instructkit.text.normalize_for_hash`` of the texts is equal (NFKC, case folding, punctuation and
+    symbols as spaces, whitespace collapsed), computed for the whole batch at once."""
+    texts = [t or "" for t in texts]
+    texts = [t if t.isascii() or unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+             for t in texts]
+    cp, bounds = _codepoints(texts)
+    cls = np.where(_separator_table()[np.minimum(cp, 0xFFFF)], SEPARATOR, WORD).astype(np.uint8)
+    astral = np.flatnonzero(cp > 0xFFFF)
+    if len(astral):
+        values, inverse = np.unique(cp[astral], return_inverse=True)
+        cls[astral] = np.array([SEPARATOR if _is_separator(chr(c)) else WORD for c in values.tolist()])[inverse]
+    hashes, offsets = _hash_tokens(cp, cls, bounds)
+    counts = np.diff(offsets)
+    keys = np.zeros((len(texts), 2), dtype=np.uint64)
+    some = np.flatnonzero(counts)
+    if len(some):
+        position = np.arange(len(hashes)) - np.repeat(offsets[:-1], counts)
+        powers = _powers(int(position.max()) + 1)
+        with np.errstate(over="ignore"):
+            for column, salt in enumerate((0x51ED270B27D7B8F3, 0x2545F4914F6CDD1D)):
+                terms = fmix64(hashes ^ np.uint64(salt)) * powers[position]
+                keys[some, column] = fmix64(np.add.reduceat(terms, offsets[:-1][some]) + counts[some].astype(np.uint64))
+    return keys
+
+
+def _is_separator(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS" or ch.isspace()
+
+
+@lru_cache(maxsize=1)
+def _separator_table() -> np.ndarray:
+    """BMP code points that ``normalize_for_hash`` turns into (or treats as) spaces."""
+    table = np.zeros(0x10000, dtype=bool)
+    for c in range(0x10000):
+        table[c] = _is_separator(chr(c))
+    return table
 
 
 def _powers(n: int) -> np.ndarray:

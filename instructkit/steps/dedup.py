@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from instructkit.dedup.hashing import chunks, text_keys
 from instructkit.dedup.ids import IdLog, batch_ids
 from instructkit.dedup.spill import ShardedSpill, runs
 from instructkit.steps.base import Decisions, GlobalStep
@@ -68,9 +69,11 @@ class ExactDedup(GlobalStep):
                 if name not in batch.column_names:
                     raise KeyError(f"step {self.name}: field {name!r} not in the records")
                 columns.append([_as_text(v) for v in batch.column(name).to_pylist()])
-            texts: Iterable[str | None] = ("\x1f".join(values) for values in zip(*columns, strict=True))
+            texts = ["\x1f".join(values) for values in zip(*columns, strict=True)]
         else:
             texts = self.texts(batch)
+        if self.normalize:  # vectorised, equal exactly when normalize_for_hash is equal
+            return np.concatenate([text_keys(texts[lo:hi]) for lo, hi in chunks(texts)])
         digests = b"".join(self.key(t) for t in texts)
         return np.frombuffer(digests, dtype=np.uint64).reshape(-1, 2)
 

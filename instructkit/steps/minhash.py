@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from instructkit.dedup.hashing import jaccard_sorted, shingle_hashes, shingle_sets, signatures
+from instructkit.dedup.hashing import chunks, jaccard_sorted, shingle_hashes, shingle_sets, signatures
 from instructkit.dedup.ids import IdLog, batch_ids
 from instructkit.dedup.lsh import band_keys, optimal_bands
 from instructkit.dedup.spill import FileReader, ShardedSpill, runs
@@ -82,8 +82,8 @@ class MinHashDedup(GlobalStep):
     # -- workers ------------------------------------------------------------------------------------
     def index(self, batch: pa.Table) -> dict[str, Any]:
         texts = self.texts(batch)
-        chunks = [self._index_texts(texts[lo:hi]) for lo, hi in _chunks(texts)]
-        index = {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]} if chunks else {}
+        parts = [self._index_texts(texts[lo:hi]) for lo, hi in chunks(texts)]
+        index = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
         index["ids"] = batch_ids(batch)
         return index
 
@@ -216,19 +216,6 @@ class MinHashDedup(GlobalStep):
                 "candidate pairs and drops grow with the number of duplicates, not with the corpus"
             ),
         }
-
-
-def _chunks(texts: list[str | None], chars: int = 1 << 20) -> list[tuple[int, int]]:
-    """Slices of about ``chars`` characters: the hashing working set stays small whatever the part size."""
-    bounds, size, lo = [], 0, 0
-    for i, text in enumerate(texts):
-        size += len(text) if text else 0
-        if size >= chars:
-            bounds.append((lo, i + 1))
-            lo, size = i + 1, 0
-    if lo < len(texts) or not bounds:
-        bounds.append((lo, len(texts)))
-    return bounds
 
 
 _BANDS_CACHE: dict[tuple[float, int, tuple[float, float]], tuple[int, int]] = {}
