@@ -108,7 +108,7 @@ def script_decision(text: str) -> tuple[str | None, tuple[str, ...] | None, floa
     han, kana, hangul = counts["CJK"], counts["HIRAGANA"] + counts["KATAKANA"], counts["HANGUL"]
     cjk = han + kana + hangul
 
-    def weighted(x: int) -> float:  # one Han/Kana/Hangul character carries about as much as a Latin word
+    def weighted(x: int) -> float:  # a Han/Kana/Hangul character says as much as a short Latin word
         return 3 * x / (3 * x + letters - x)
 
     if weighted(cjk) >= 0.35:
