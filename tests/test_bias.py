@@ -173,3 +173,13 @@ def test_audit_shows_the_real_toxicity_filter_removes_more_records_about_women(t
     assert female["flag"] and female["ratio"] >= 2, female
     assert not next(d for d in result["drop_rates"] if d["slice"] == "gender.male")["flag"]
     assert "| toxicity | gender.female |" in result["markdown"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lexicons_cover_the_groups(lang):
+    from instructkit.reports.bias import load_lexicon
+
+    lex = load_lexicon(lang)
+    assert {"gender", "age", "nationality_ethnicity", "religion", "disability", "sexual_orientation"} <= set(lex["groups"])
+    assert {"female", "male"} == set(lex["groups"]["gender"])
+    assert len(lex["descriptors"]) >= 80 and lex["negative"]

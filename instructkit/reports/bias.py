@@ -15,10 +15,12 @@ Three audits over a finished run (``data/*.parquet`` kept, ``rejected/*.parquet`
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -120,11 +122,11 @@ def record_text(record: dict[str, Any], fields: list[str] | None) -> str:
     return "\n".join(parts)
 
 
-def _read(folder: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _read(folder: Path) -> Iterator[dict[str, Any]]:
+    """Records of a folder of Parquet files, a batch at a time (the audit keeps only small summaries)."""
     for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else ():
-        rows.extend(pq.read_table(path).to_pylist())
-    return rows
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            yield from batch.to_pylist()
 
 
 @register_report("bias_audit")
@@ -139,9 +141,10 @@ def bias_audit(
     top: int = 5,
 ) -> dict[str, Any]:
     output = Path(output)
-    kept, rejected = _read(output / "data"), _read(output / "rejected")
-    records = [(r, None) for r in kept] + [(r, r.get("drop_step") or "unknown") for r in rejected]
-
+    records = itertools.chain(
+        ((r, None) for r in _read(output / "data")),
+        ((r, r.get("drop_step") or "unknown") for r in _read(output / "rejected")),
+    )
     # one pass: language, groups mentioned, descriptors present, drop step
     docs = []
     for record, step in records:
@@ -157,7 +160,7 @@ def bias_audit(
     drops = _drop_audit(docs, min_count, flag_ratio)
     flagged = [d for d in drops if d["flag"]]
     result = {
-        "records": {"kept": len(kept), "rejected": len(rejected)},
+        "records": {"kept": sum(d[3] is None for d in docs), "rejected": sum(d[3] is not None for d in docs)},
         "terms": terms,
         "cooccurrence": cooc,
         "drop_rates": drops,
