@@ -113,3 +113,14 @@ def test_modes(sample):
     assert filter_only.annotate(batch).column_names == ["text"]
     assert filter_only.check(batch) == LanguageId(keep=["en"]).check(batch)
     assert "language_not_kept" in filter_only.check(batch)
+
+
+def test_per_turn_checks_every_turn_of_a_conversation(sample):
+    en = [r["text"] for r in sample if r["variant"] == "en" and r["bucket"] == "medium"]
+    zh = [r["text"] for r in sample if r["variant"] == "zh-Hant" and r["bucket"] == "medium"]
+    mixed = [{"role": "user", "content": en[0]}, {"role": "assistant", "content": zh[0]}]
+    english = [{"role": "user", "content": en[0]}, {"role": "assistant", "content": en[1]}]
+    batch = pa.table({"messages": [mixed, english]})
+    step = LanguageId(keep=["en"]).target(per_turn=True)
+    step.text_field = "messages"
+    assert step.check(batch) == ["language_not_kept", None]

@@ -131,6 +131,7 @@ class LanguageId(Filter):
     (``language_low_score``). ``level: paragraph`` scores each paragraph and adds ``languages``, the
     share of letters per language, for mixed documents; the document's language is the largest share.
     ``mode: annotate`` writes the columns and drops nothing; ``mode: filter`` drops without writing them.
+    With ``per_turn`` (conversations) every targeted turn must pass on its own.
 
     ```yaml
     - language_id: {keep: [en, zh], min_score: 0.5, backend: auto}
@@ -290,17 +291,20 @@ class LanguageId(Filter):
     def check(self, batch: pa.Table) -> list[str | None]:
         if self.mode == "annotate":
             return [None] * batch.num_rows
+        if self.per_turn:  # every targeted turn of a conversation must pass on its own
+            return self.check_texts(batch, lambda text: self.decide(*self.detect(text)))
         if self.mode == "filter" or "language" not in batch.column_names or "language_score" not in batch.column_names:
             batch = self.score_batch(batch)
-        keep = set(self.keep) if self.keep else None
-        reasons: list[str | None] = []
-        for lang, score in zip(batch.column("language").to_pylist(), batch.column("language_score").to_pylist(), strict=False):
-            if score is None or score < self.min_score:
-                reasons.append("language_low_score")
-            elif keep is not None and lang not in keep:
-                reasons.append("language_not_kept")
-            else:
-                reasons.append(None)
-            if reasons[-1] is None:
+        languages, scores = batch.column("language").to_pylist(), batch.column("language_score").to_pylist()
+        reasons = [self.decide(lang, score) for lang, score in zip(languages, scores, strict=True)]
+        for lang, reason in zip(languages, reasons, strict=True):
+            if reason is None:
                 self.count(f"language_{lang}")
         return reasons
+
+    def decide(self, language: str | None, score: float | None) -> str | None:
+        if score is None or score < self.min_score:
+            return "language_low_score"
+        if self.keep and language not in self.keep:
+            return "language_not_kept"
+        return None
