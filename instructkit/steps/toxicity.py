@@ -24,8 +24,11 @@ _NO_SPACES = {"zh", "ja", "ko", "th"}
 _WORD = re.compile(r"\w+")
 
 
-def fold(text: str) -> str:
-    """Case-, width- and accent-insensitive form used on both sides of the match."""
+def fold(text: str, lang: str = "") -> str:
+    """Case-, width- and accent-insensitive form used on both sides of the match (scripts without
+    spaces keep their marks: が is not か)."""
+    if lang in _NO_SPACES:
+        return unicodedata.normalize("NFKC", text).casefold()
     text = unicodedata.normalize("NFKD", text.casefold())
     return unicodedata.normalize("NFC", "".join(c for c in text if unicodedata.category(c) != "Mn"))
 
@@ -40,7 +43,7 @@ def lexicon_languages() -> tuple[str, ...]:
 def load_lexicon(lang: str) -> tuple[frozenset[str], int] | re.Pattern[str]:
     """A language's terms: a regex for scripts without spaces, else (folded phrases, longest phrase)."""
     path = resources.files("instructkit") / "lexicons" / "toxicity" / f"{lang}.txt"
-    terms = sorted({fold(t.strip()) for t in path.read_text(encoding="utf-8").splitlines() if t.strip()})
+    terms = sorted({fold(t.strip(), lang) for t in path.read_text(encoding="utf-8").splitlines() if t.strip()})
     if lang in _NO_SPACES:
         return re.compile("|".join(re.escape(t) for t in sorted(terms, key=lambda t: (-len(t), t))))
     phrases = frozenset(" ".join(_WORD.findall(t)) for t in terms)
@@ -61,7 +64,7 @@ def lexicon_terms(text: str, lang: str) -> list[str]:
     if lang not in lexicon_languages():
         return []
     lexicon = load_lexicon(lang)
-    folded = fold(text)
+    folded = fold(text, lang)
     if isinstance(lexicon, re.Pattern):
         matches = list(lexicon.finditer(folded))
         cuts = _word_boundaries(folded, lang) if matches else None
