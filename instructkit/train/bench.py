@@ -250,8 +250,10 @@ def render_compare(report: dict[str, Any]) -> str:
     return "\n".join([
         "# Raw versus curated: what curation did to the model",
         "",
-        f"Same tiny model (seed {cfg['seed']}), same tokenizer, {cfg['max_steps']} steps x {cfg['batch_size']} x "
-        f"{cfg['max_length']} tokens each; evaluated on {report['eval_examples']} held-out curated records "
+        f"Same tiny model (seed {cfg['seed']}), same tokenizer, {cfg['max_steps']} steps x {cfg['batch_size']} "
+        + (f"x {cfg['max_length']} tokens each (packed text)" if report["kind"] == "text" else
+           f"conversations of at most {cfg['max_length']} tokens (loss on the assistant's tokens)")
+        + f"; evaluated on {report['eval_examples']} held-out curated records "
         f"({', '.join(f'{k}: {v}' for k, v in report['eval_langs'].items())}) that neither training set contains.",
         "",
         *lines,
