@@ -268,3 +268,19 @@ def test_unloadable_model_is_a_run_failure(curated_text, tmp_path):
     recipe.write_text(f"model: {empty}\ndata: {curated_text}\noutput_dir: {tmp_path / 'o'}\n", encoding="utf-8")
     res = CliRunner().invoke(train_cmd, [str(recipe)])
     assert res.exit_code == 1 and "cannot load" in res.output
+
+
+def test_train_command_curates_first_when_data_is_a_recipe(quickstart_subset, tmp_path):
+    curate = tmp_path / "curate.yaml"
+    curate.write_text(f"input: {{path: {quickstart_subset}}}\nsteps:\n  - clean: {{}}\n  - exact_dedup: {{}}\n"
+                      "output: {path: unused}\n", encoding="utf-8")
+    recipe = tmp_path / "train.yaml"
+    recipe.write_text("model: tiny\ndata: curate.yaml\nmax_steps: 3\nbatch_size: 2\nmax_length: 32\n"
+                      f"tiny: {{vocab_size: 400}}\noutput_dir: {tmp_path / 'run'}\neval: {{max_records: 10}}\n",
+                      encoding="utf-8")
+    res = CliRunner().invoke(train_cmd, [str(recipe)])
+    assert res.exit_code == 0, res.output
+    assert "full SFT on text (all_tokens), 3 steps, 192 tokens" in res.output
+    stats = json.loads((tmp_path / "run" / "data" / "stats.json").read_text(encoding="utf-8"))
+    assert stats["totals"]["records_in"] == 700 and stats["totals"]["dropped_by_step"].get("exact_dedup", 0) > 0
+    assert (tmp_path / "run" / "model" / "config.json").is_file()
