@@ -154,6 +154,17 @@ def fit(config: TrainConfig, model, tokenizer, train_values: list[Any], eval_val
         eval_langs: list[str | None], *, base_dir: str | None = None) -> TrainResult:
     """Train ``model`` on ``train_values`` with the config's budget; evaluate on ``eval_values`` before and after."""
     import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return _fit(config, model, tokenizer, train_values, eval_values, eval_langs, base_dir=base_dir)
+    finally:
+        torch.set_num_threads(threads)  # the caller's process keeps its own setting
+
+
+def _fit(config: TrainConfig, model, tokenizer, train_values: list[Any], eval_values: list[Any],
+         eval_langs: list[str | None], *, base_dir: str | None = None) -> TrainResult:
+    import torch
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
