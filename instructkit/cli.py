@@ -139,6 +139,27 @@ def publish(output: Path, repo_id, private, with_rejected, revision, message, dr
     click.echo(f"published {len(plan.files)} files to {url}")
 
 
+@cli.command()
+@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(["alpaca", "sharegpt", "messages", "dolly", "oasst"]),
+              help="Instruction format to write.")
+@click.option("--to", "to", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSONL file to write (.gz compresses; default OUTPUT/export/FORMAT.jsonl).")
+@click.option("--rejected", is_flag=True, help="Export rejected/ instead of data/.")
+def export(output: Path, fmt: str, to, rejected: bool) -> None:
+    """Write the curated conversations of OUTPUT as JSONL in an instruction format.
+
+    Records the format cannot express are listed, with the reason, in FILE.unexportable.jsonl.
+    """
+    from instructkit.export import export_output
+
+    try:
+        result = export_output(output, fmt, to, split="rejected" if rejected else "data")
+    except RecipeError as exc:
+        _fail(exc, 2)
+    click.echo(str(result))
+
+
 def _summary(cls) -> str:
     return (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ")
 
