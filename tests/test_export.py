@@ -52,7 +52,7 @@ def test_sharegpt_export_gives_back_the_curated_conversations(curated):
     exported = read_jsonl(result.path)
     records = kept(curated)
     assert len(exported) == len(records) == result.written > 100
-    for rec, line in zip(records, exported):
+    for rec, line in zip(records, exported, strict=True):
         assert line["id"] == rec["id"]
         assert formats.convert(line, "sharegpt")["messages"] == rec["messages"]
     assert any("你" in t["value"] for line in exported for t in line["conversations"])
