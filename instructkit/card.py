@@ -70,10 +70,9 @@ def render_card(stats: dict[str, Any]) -> str:
         why = ", ".join(f"`{k}` {v:,}" for k, v in sorted(step["dropped"].items(), key=lambda kv: -kv[1]))
         lines.append(f"| {i} | `{step['step']}` | {step['records_in']:,} | {step['records_out']:,} | "
                      f"{step['dropped_total']:,} | {why or '—'} |")
-    metrics = [(s["step"], k, v) for s in stats["steps"] for k, v in s["metrics"].items()]
+    metrics = [line for s in stats["steps"] for line in _metric_lines(s["step"], s["metrics"])]
     if metrics:
-        lines += ["", "Step metrics:", ""]
-        lines += [f"- `{step}` {name}: {_num(value)}" for step, name, value in metrics]
+        lines += ["", "Step metrics:", "", *metrics]
     if any(s["name"] in _BY_DESIGN for s in stats["steps"]):
         lines += ["", "Short documents (C4 and Gopher want at least 3-5 sentences or 50 words) and languages the recipe "
                   "does not keep are dropped by design; the table says how many, and `rejected/` holds each one."]
@@ -110,6 +109,23 @@ def _recipe_for_card(recipe: dict[str, Any]) -> dict[str, Any]:
 def _short(path: str) -> str:
     parts = path.replace("\\", "/").split("/")
     return "/".join(parts[-2:])
+
+
+def _metric_lines(step: str, metrics: dict[str, Any]) -> list[str]:
+    """One line per metric; a family of counts (``language_en``, ``language_zh``, ...) on one line, largest first."""
+    families: dict[str, list[tuple[str, Any]]] = {}
+    for name, value in metrics.items():
+        head, _, tail = name.partition("_")
+        families.setdefault(head if tail else name, []).append((tail or name, value))
+    lines = []
+    for head, members in families.items():
+        if len(members) < 3:
+            lines += [f"- `{step}` {head}_{m}: {_num(v)}" if m != head else f"- `{step}` {head}: {_num(v)}"
+                      for m, v in members]
+        else:
+            ranked = sorted(members, key=lambda mv: (-mv[1], mv[0]))
+            lines.append(f"- `{step}` {head}: " + ", ".join(f"{m} {_num(v)}" for m, v in ranked))
+    return lines
 
 
 def _num(value: Any) -> str:

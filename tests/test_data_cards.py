@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 from conftest import REPO, run_cli
 
 
@@ -14,11 +16,12 @@ def _build_module():
     return module
 
 
-def test_quickstart_card_is_current(tmp_path):
-    card = _build_module().build("quickstart", tmp_path)
-    assert card == (REPO / "data_cards" / "quickstart.md").read_text(encoding="utf-8"), \
-        "regenerate with: python data_cards/build.py"
-    assert "| 2 | `exact_dedup` |" in card
+@pytest.mark.parametrize("name", _build_module().SHIPPED)
+def test_shipped_cards_are_current(name, tmp_path):
+    card = _build_module().build(name, tmp_path)
+    assert card == (REPO / "data_cards" / f"{name}.md").read_text(encoding="utf-8"), \
+        f"regenerate with: python data_cards/build.py {name}"
+    assert "## Processing" in card and "## Reproduce" in card
 
 
 def test_card_command_renders_from_stats(tmp_path):

@@ -124,3 +124,16 @@ def test_per_turn_checks_every_turn_of_a_conversation(sample):
     step = LanguageId(keep=["en"]).target(per_turn=True)
     step.text_field = "messages"
     assert step.check(batch) == ["language_not_kept", None]
+
+
+def test_chinese_mixed_with_commands_is_zh(chinese):
+    """Chinese manuals and fortunes mix Han with shell commands, paths and English names; where the script
+    does not decide, py3langid alone calls some of them Wu (wuu) or Cantonese (yue): all must be ``zh``."""
+    undecided = [r["text"] for r in chinese if script_decision(r["text"])[0] is None]
+    assert len(undecided) >= 3
+    step = LanguageId(mode="annotate")
+    step.setup()
+    raw = Counter(step._model.rank(text)[0][0] for text in undecided)
+    assert raw.keys() - {"zh"}, "the sample no longer shows the backend's Chinese varieties"
+    found = Counter(step.detect(text)[0] for text in undecided)
+    assert found == Counter({"zh": len(undecided)}), found

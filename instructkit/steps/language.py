@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Literal
 
@@ -53,7 +54,20 @@ _SCRIPTS: dict[str, tuple[str, ...]] = {
     "ARABIC": ("ar", "fa", "ur", "ps", "ku", "ug", "sd"),
     "CYRILLIC": ("ru", "uk", "bg", "be", "sr", "mk", "kk", "ky", "mn", "tg", "tt"),
 }
-_LANGDETECT_FIX = {"zh-cn": "zh", "zh-tw": "zh"}
+# Codes the backends use beyond ISO 639-1 -> the ISO 639-1 language they belong to (py3langid >= 0.4 labels
+# Cantonese and Wu, Egyptian and Moroccan Arabic, ... apart; a Chinese dataset is one `zh` slice).
+_CODE_FIX = {"zh-cn": "zh", "zh-tw": "zh", "wuu": "zh", "yue": "zh", "cmn": "zh", "lzh": "zh", "gan": "zh",
+             "hak": "zh", "nan": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "sdh": "ku", "kik": "ki",
+             "hbo": "he", "gug": "gn", "zxx": "und"}
+
+
+def _merged(ranked: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    """``ranked`` with codes mapped by ``_CODE_FIX`` and their probabilities summed, best first."""
+    merged: dict[str, float] = {}
+    for lang, p in ranked:
+        lang = _CODE_FIX.get(lang, lang)
+        merged[lang] = merged.get(lang, 0.0) + float(p)
+    return sorted(merged.items(), key=lambda kv: -kv[1])
 
 
 _SCRIPT_RANGES = {
@@ -126,7 +140,7 @@ def script_decision(text: str) -> tuple[str | None, tuple[str, ...] | None, floa
 
 
 class LanguageId(Filter):
-    """Annotate ``language`` (ISO 639-1, ``und`` when there are no letters) and ``language_score``;
+    """Annotate ``language`` (ISO 639-1, else 639-3; ``und`` when there are no letters) and ``language_score``;
     drop languages not in ``keep`` (``language_not_kept``) or scores under ``min_score``
     (``language_low_score``). ``level: paragraph`` scores each paragraph and adds ``languages``, the
     share of letters per language, for mixed documents; the document's language is the largest share.
@@ -193,7 +207,7 @@ class LanguageId(Filter):
     def _ranked(self, text: str) -> list[tuple[str, float]]:
         """Languages with probabilities, best first, from the configured statistical backend."""
         if self.backend in ("py3langid", "langid"):
-            return [(lang, float(p)) for lang, p in self._model.rank(text)]
+            return _merged(self._model.rank(text))
         if self.backend == "langdetect":
             return self._langdetect_ranked(text)
         if self.backend == "lingua":
@@ -213,14 +227,10 @@ class LanguageId(Filter):
             found = detector.get_probabilities()
         except LangDetectException:
             return []
-        merged: dict[str, float] = {}
-        for item in found:
-            lang = _LANGDETECT_FIX.get(item.lang, item.lang)
-            merged[lang] = merged.get(lang, 0.0) + float(item.prob)
-        return sorted(merged.items(), key=lambda kv: -kv[1])
+        return _merged((item.lang, item.prob) for item in found)
 
     def _auto_ranked(self, text: str) -> list[tuple[str, float]]:
-        ranked = [(lang, float(p)) for lang, p in self._model.rank(text)]
+        ranked = _merged(self._model.rank(text))
         if len(text) >= 120 or (ranked and ranked[0][1] >= 0.6):  # both chosen by benchmarks/langid.py
             return ranked
         second = dict(self._langdetect_ranked(text))
