@@ -100,6 +100,22 @@ def label_steps(steps: list[Step]) -> list[tuple[str, Step]]:
     return labelled
 
 
+def read_yaml(source: str | Path | dict[str, Any]) -> tuple[Any, Path, str]:
+    """``(parsed YAML, folder relative paths resolve against, name for errors)`` of a recipe file or dict."""
+    if isinstance(source, dict):
+        return copy.deepcopy(source), Path.cwd(), "recipe"
+    path = Path(source)
+    if not path.is_file():
+        raise RecipeError(f"recipe {path}: no such file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"recipe {path}: not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"recipe {path}: not UTF-8 text ({exc})") from exc
+    return raw, path.resolve().parent, str(path)
+
+
 def load_recipe(
     source: str | Path | dict[str, Any],
     *,
@@ -108,19 +124,7 @@ def load_recipe(
     output_path: str | None = None,
 ) -> Recipe:
     """Load and validate a recipe file (or an already parsed dict) with command-line overrides applied."""
-    if isinstance(source, dict):
-        raw, base_dir, origin = copy.deepcopy(source), Path.cwd(), "recipe"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise RecipeError(f"recipe {path}: no such file")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise RecipeError(f"recipe {path}: not valid YAML: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise RecipeError(f"recipe {path}: not UTF-8 text ({exc})") from exc
-        base_dir, origin = path.resolve().parent, str(path)
+    raw, base_dir, origin = read_yaml(source)
     if not isinstance(raw, dict):
         raise RecipeError(f"{origin}: a recipe is a YAML mapping with keys {', '.join(TOP_LEVEL)}")
     for key in raw:

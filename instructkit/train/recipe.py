@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 
 from instructkit.errors import RecipeError
+from instructkit.recipe import read_yaml
 from instructkit.steps.base import conforms, type_name
 
 TRAIN_KEYS: dict[str, tuple[Any, Any]] = {
@@ -112,19 +113,7 @@ def load_train_recipe(source: str | Path | dict[str, Any], *, kind: str = "train
     """Load and validate a ``train`` or ``bench`` recipe; ``overrides`` are ``KEY=VALUE`` / ``lora.r=16``."""
     from instructkit.train.sft import EvalSettings, LoraSettings, TrainConfig
 
-    if isinstance(source, dict):
-        raw, base_dir, origin = copy.deepcopy(source), Path.cwd(), "recipe"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise RecipeError(f"recipe {path}: no such file")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise RecipeError(f"recipe {path}: not valid YAML: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise RecipeError(f"recipe {path}: not UTF-8 text ({exc})") from exc
-        base_dir, origin = path.resolve().parent, str(path)
+    raw, base_dir, origin = read_yaml(source)
     spec = dict(TRAIN_KEYS, **BENCH_ONLY) if kind == "bench" else dict(TRAIN_KEYS)
     if not isinstance(raw, dict):
         raise RecipeError(f"{origin}: a {kind} recipe is a YAML mapping with keys {', '.join(spec)}")
