@@ -9,7 +9,9 @@ times steps and routes every dropped record to the rejected sink with the step's
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
+import pkgutil
 import re
 import types
 import typing
@@ -22,7 +24,56 @@ import pyarrow as pa
 
 from instructkit.errors import RecipeError
 
-STEPS: dict[str, type[Step]] = {}
+
+class _Registry(Mapping[str, "type[Step]"]):
+    """Step classes by recipe name. A step class registers itself when its module is imported; reading the
+    registry first imports every built-in step module, so it always lists them all (while a worker process
+    imports only the modules of the steps it runs)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Step]] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        try:
+            import instructkit.steps as package
+
+            for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+                importlib.import_module(f"{package.__name__}.{module}")
+        except BaseException:
+            self._loaded = False
+            raise
+
+    def peek(self, name: str) -> type[Step] | None:
+        """The class registered under ``name`` so far (without importing the built-in step modules)."""
+        return self._classes.get(name)
+
+    def add(self, name: str, cls: type[Step]) -> None:
+        other = self._classes.get(name)
+        if other is not None and other is not cls:
+            raise TypeError(f"step name {name!r} used by {other.__module__}.{other.__qualname__} too")
+        self._classes[name] = cls
+
+    def __getitem__(self, name: str) -> type[Step]:
+        self._load()
+        return self._classes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        self._load()
+        return len(self._classes)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+STEPS = _Registry()
 """Every registered step class by its recipe name."""
 
 Decisions = dict[int, dict[int, str]]
@@ -43,13 +94,10 @@ class Step:
             return
         if not re.fullmatch(r"[a-z][a-z0-9_]*", step_name):
             raise TypeError(f"step name {step_name!r} must be snake_case")
-        if step_name in STEPS and STEPS[step_name] is not cls:
-            other = STEPS[step_name]
-            raise TypeError(f"step name {step_name!r} used by {other.__module__}.{other.__qualname__} too")
         for p in _init_parameters(cls):
             if p.kind is not inspect.Parameter.KEYWORD_ONLY:
                 raise TypeError(f"{cls.__qualname__}: parameter {p.name!r} must be keyword-only (use `*,`)")
-        STEPS[step_name] = cls
+        STEPS.add(step_name, cls)
 
     # -- parameters ---------------------------------------------------------------------------------
     @classmethod
@@ -278,15 +326,18 @@ def set_column(batch: pa.Table, name: str, values: Any) -> pa.Table:
 
 
 def iter_steps() -> Iterator[tuple[str, type[Step]]]:
-    """Registered steps in name order (after importing every step module)."""
-    import instructkit.steps  # noqa: F401  (registers the built-in steps)
-
+    """Registered steps in name order (the built-in ones all included)."""
     yield from sorted(STEPS.items())
 
 
 def get_step(name: str, *, where: str = "") -> type[Step]:
-    import instructkit.steps  # noqa: F401
+    from instructkit.steps import HOMES
 
+    if name in HOMES:  # a built-in step: import its module only
+        importlib.import_module(f"instructkit.steps.{HOMES[name]}")
+    registered = STEPS.peek(name)
+    if registered is not None:
+        return registered
     if name not in STEPS:
         hint = _did_you_mean(name, STEPS)
         prefix = f"{where}: " if where else ""
