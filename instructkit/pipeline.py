@@ -10,9 +10,10 @@ Pipeline.from_recipe("recipes/quickstart.yaml").run()
 
 How a run goes. The input is cut into *parts* (``batch_size`` records or ``batch_bytes`` of text, in input
 order). A *stage* is the local steps up to and including the next global step; the workers run a stage
-over every part (a global step only *indexes* there), then the main process *fits* the global step and its
-drops are applied at the start of the next stage. Every part's result is written atomically into
-``OUTPUT.partial/`` with a completion marker, so ``--resume`` redoes only unfinished parts. When all is
+over every part (a global step only *indexes* there), then the main process *fits* the global step and writes
+its drops part by part, and each worker applies its part's drops at the start of the next stage. Every part's
+result is written atomically into ``OUTPUT.partial/`` with a completion marker, so ``--resume`` redoes only
+unfinished parts. When all is
 done, ``data/``, ``rejected/``, ``stats.json`` and ``README.md`` are assembled there and the directory is
 renamed to ``OUTPUT`` in one step: a killed run never leaves a directory that looks complete.
 """
@@ -227,11 +228,10 @@ class _Run:
             n_parts = 0
             for stage in self.stages:
                 (self.work / f"s{stage.index}").mkdir(exist_ok=True)
-                decisions = self._decisions(stage)
                 if stage.index == 0:
                     tasks = self._read_tasks(files, read_counts)
-                else:
-                    tasks = ((stage.index, p, None, decisions.get(p, {})) for p in range(n_parts))
+                else:  # the workers read the drops of their part that the previous stage's fit wrote
+                    tasks = ((stage.index, p, None) for p in range(n_parts))
                 stage_results = self._map(executor, tasks, stage)
                 part_stats.extend(stage_results)
                 if stage.index == 0:
@@ -267,8 +267,8 @@ class _Run:
 
     def _task0(self, part: int, chunk: list) -> tuple:
         if self._done(0, part):
-            return (0, part, "done", None)
-        return (0, part, chunk, None)
+            return (0, part, "done")
+        return (0, part, chunk)
 
     def _done(self, stage: int, part: int) -> bool:
         return self.resume and (self.work / f"s{stage}" / f"p{part:05d}.done.json").exists()
@@ -290,41 +290,41 @@ class _Run:
     def _skip_done(self, tasks: Iterator[tuple], stage: int) -> Iterator[tuple]:
         for task in tasks:
             if task[2] == "done" or (stage > 0 and self._done(stage, task[1])):
-                yield (stage, task[1], "done", None)
+                yield (stage, task[1], "done")
             else:
                 yield task
 
     # -- global steps ----------------------------------------------------------------------------------
     def _fit(self, stage: Stage, n_parts: int) -> dict[str, StepStats]:
+        """Fit the stage's global step and write its drops part by part (``pNNNNN.drops.pkl``, parts with
+        drops only), then ``fitted.json`` with its stats: the main process never holds the drops of all
+        parts while the next stage runs."""
         label, step = stage.global_step  # type: ignore[misc]
-        path = self.work / f"s{stage.index}" / "decisions.pkl"
-        stats_path = self.work / f"s{stage.index}" / "fit.json"
-        if path.exists() and stats_path.exists():
+        folder = self.work / f"s{stage.index}"
+        stats_path = folder / "fitted.json"
+        if stats_path.exists():
             return {label: StepStats.from_dict(label, json.loads(stats_path.read_text(encoding="utf-8")))}
-        scratch = self.work / f"s{stage.index}" / "scratch"
+        for stale in folder.glob("p*.drops.pkl"):
+            stale.unlink()
+        scratch = folder / "scratch"
         if scratch.exists():
             shutil.rmtree(scratch)
         scratch.mkdir()
         step.text_field = self.recipe.input["text_field"]
         t0 = time.perf_counter()
-        indexes = ((p, _load_pickle(self.work / f"s{stage.index}" / f"p{p:05d}.index.pkl")) for p in range(n_parts))
+        indexes = ((p, _load_pickle(folder / f"p{p:05d}.index.pkl")) for p in range(n_parts))
         try:
             decisions = step.fit(indexes, scratch) or {}
         except Exception as exc:
             raise RunError(f"step {label}: fit failed: {type(exc).__name__}: {exc}") from exc
         shutil.rmtree(scratch, ignore_errors=True)
         stats = StepStats(label, seconds=time.perf_counter() - t0, metrics=Counter(step.drain_metrics()))
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(decisions, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        for part in sorted(decisions):
+            if decisions[part]:
+                _dump_pickle(decisions[part], _drops_path(self.work, stage.index, part))
+        del decisions
         write_json(stats.to_dict(), stats_path)
         return {label: stats}
-
-    def _decisions(self, stage: Stage) -> dict[int, dict[int, str]]:
-        if stage.applies is None:
-            return {}
-        return _load_pickle(self.work / f"s{stage.index - 1}" / "decisions.pkl")
 
     # -- publishing ------------------------------------------------------------------------------------
     def _publish(self, files, inputs, totals: dict[str, StepStats], read_counts: Counter, n_parts: int,
@@ -417,7 +417,7 @@ def _guard(results: Iterator[Any]) -> Iterator[Any]:
 # -- the worker side -----------------------------------------------------------------------------------
 def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
     """Run one stage over one part; writes the part's files, the ``done`` marker last."""
-    stage_index, part, payload, decisions = task
+    stage_index, part, payload = task
     stage = ctx.stages[stage_index]
     folder = ctx.work / f"s{stage_index}"
     done = folder / f"p{part:05d}.done.json"
@@ -439,7 +439,8 @@ def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
             rejected.append(_read_rejects(bads))
     else:
         batch = pq.read_table(ctx.work / f"s{stage_index - 1}" / f"p{part:05d}.parquet")
-        batch = _apply_decisions(stage.applies, batch, decisions or {}, stats, rejected)
+        drops = _drops_path(ctx.work, stage_index - 1, part)
+        batch = _apply_decisions(stage.applies, batch, _load_pickle(drops) if drops.exists() else {}, stats, rejected)
     records_in = batch.num_rows + read["unreadable"]
 
     for label, step in stage.steps:
@@ -449,10 +450,7 @@ def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
         _ready(ctx, label, step)
         t0 = time.perf_counter()
         index = step.index(batch) if batch.num_rows else None
-        tmp = folder / f"p{part:05d}.index.pkl.tmp"
-        with open(tmp, "wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / f"p{part:05d}.index.pkl")
+        _dump_pickle(index, folder / f"p{part:05d}.index.pkl")
         stats[label] = stats.get(label, StepStats(label)) + StepStats(
             label, seconds=time.perf_counter() - t0, metrics=Counter(step.drain_metrics()))
 
@@ -563,6 +561,19 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 def _load_pickle(path: Path) -> Any:
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+def _dump_pickle(obj: Any, path: Path) -> None:
+    """Write ``obj`` to ``path`` atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _drops_path(work: Path, stage: int, part: int) -> Path:
+    """Where the fit of stage ``stage``'s global step puts part ``part``'s drops ``{row: reason}``."""
+    return work / f"s{stage}" / f"p{part:05d}.drops.pkl"
 
 
 def _kind(step: Step) -> str:
