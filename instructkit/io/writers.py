@@ -87,7 +87,7 @@ def write_shards(parts: Iterable[Path], directory: Path, prefix: str, *, max_row
     writer: pq.ParquetWriter | None = None
     rows_in_shard = 0
     for part in parts:
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=2048):
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=2048, use_threads=False):
             table = conform(pa.Table.from_batches([batch]), schema)
             offset = 0
             while offset < table.num_rows:
@@ -103,6 +103,7 @@ def write_shards(parts: Iterable[Path], directory: Path, prefix: str, *, max_row
                 if rows_in_shard >= max_rows:
                     writer.close()
                     writer = None
+        pa.default_memory_pool().release_unused()
     if writer is not None:
         writer.close()
     names = []
