@@ -157,7 +157,7 @@ def _hash_tokens(cp: np.ndarray, cls: np.ndarray, bounds: np.ndarray) -> tuple[n
     return hashes, np.searchsorted(kept[first], bounds)
 
 
-def chunks(texts: Sequence[str | None], chars: int = 1 << 20) -> list[tuple[int, int]]:
+def chunks(texts: Sequence[str | None], chars: int = 1 << 18) -> list[tuple[int, int]]:
     """``(lo, hi)`` slices of about ``chars`` characters: hashing a batch slice by slice keeps the working
     set small (and in cache) whatever the part size."""
     bounds, size, lo = [], 0, 0

@@ -202,13 +202,13 @@ class MinHashDedup(GlobalStep):
         if self.verify == "exact":
             disk += shingles * 4
         shard = bands * records * 16 // ShardedSpill.default_shards
-        worker = 120 * 2**20  # hashing ~1M characters at a time: ~24 temporary arrays of 8 B per character
+        worker = 40 * 2**20  # hashing ~256K characters at a time: ~24 temporary arrays of 8 B per character
         fit = 3 * shard + 3 * (1 << 18) * 16 + records * 16 + 32 * 2**20
         return {
             "peak_memory_bytes": int(max(worker, fit)),
             "disk_bytes": int(disk),
             "explanation": (
-                f"workers hash ~1M characters at a time (~{worker >> 20} MB) and hand fit {per_record} B per "
+                f"workers hash ~256K characters at a time (~{worker >> 20} MB) and hand fit {per_record} B per "
                 f"record; fit spills {records:,} x {bands} band keys (16 B) to {ShardedSpill.default_shards} "
                 "sorted shards and holds one at a time (x3 while sorting), keeps signatures"
                 + (" and 32-bit shingle sets" if self.verify == "exact" else "")
