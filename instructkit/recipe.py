@@ -19,6 +19,7 @@ import copy
 import difflib
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,9 @@ def load_recipe(
         raise RecipeError(f"{origin}: 'steps' must be a list of `- step_name: {{param: value}}` entries")
     steps_raw = [_parse_step_entry(entry, i, origin) for i, entry in enumerate(steps_raw, start=1)]
     _apply_overrides(raw, steps_raw, overrides, origin)
-    if input_path is not None:
-        raw["input"]["path"] = input_path
+    if input_path is not None:  # given on the command line: relative to where the user is, not to the recipe
+        local = not str(input_path).startswith(("hf:", "sample:"))
+        raw["input"]["path"] = os.path.abspath(os.path.expanduser(input_path)) if local else input_path
     if output_path is not None:
         raw["output"]["path"] = output_path
 

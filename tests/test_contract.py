@@ -81,7 +81,37 @@ def test_keeps_record_fields(name, batch, tmp_path):
     assert not missing, f"{name} removed fields {missing}"
 
 
-@pytest.mark.parametrize("name", sorted(n for n, c in STEPS.items() if "field" in c.param_specs()))
+@pytest.mark.parametrize("name", sorted(n for n, c in STEPS.items() if c.whole_conversation))
+def test_whole_conversation_steps_refuse_turn_targeting(name):
+    """A step that judges a conversation's structure cannot honour per_turn: asking for it is an error."""
+    with pytest.raises(RecipeError, match="per_turn"):
+        STEPS[name].from_params({**example_params(STEPS[name]), "per_turn": True})
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in STEPS.items() if "per_turn" in c.param_specs()))
+def test_per_turn_judges_each_turn_on_its_own(name, batch):
+    """With per_turn, a conversation gets the reason of its first failing turn, exactly as if each turn
+    were a conversation of its own."""
+    cls = STEPS[name]
+    params = {**example_params(cls), "field": "messages", "role": None}
+    turns = batch.column("messages").to_pylist()
+
+    def reasons(table, per_turn):
+        step = cls.from_params({**params, "per_turn": per_turn})
+        step.setup()
+        return step.check(step.annotate(table))
+
+    joined = reasons(batch, False)
+    per_turn = reasons(batch, True)
+    alone = [reasons(batch.set_column(batch.schema.get_field_index("messages"), "messages",
+                                      pa.array([[t[k]] for t in turns], batch.schema.field("messages").type)), False)
+             for k in (0, 1)]
+    assert per_turn == [u if u is not None else a for u, a in zip(*alone, strict=True)]
+    if name == "gopher_quality":
+        assert per_turn != joined  # short first lines fail on their own, not joined to their document
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in STEPS.items() if "role" in c.targeting_specs()))
 def test_text_steps_can_target_a_role(name, batch, tmp_path):
     """Every step that reads a field also reads one role of a conversation (`role: assistant`)."""
     cls = STEPS[name]

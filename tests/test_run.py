@@ -152,3 +152,14 @@ def test_card_lists_the_languages_kept(tmp_path):
     card = (tmp_path / "out" / "README.md").read_text()
     assert "language:\n- en\n- zh\n" in card
     assert result.stats["steps"][1]["dropped"]["language_not_kept"] > 0
+
+
+def test_input_on_the_command_line_is_relative_to_the_current_folder(tmp_path, chinese):
+    """input.path in a recipe is relative to the recipe; --input, typed by the user, to where they are."""
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "work").mkdir()
+    write_jsonl(tmp_path / "work" / "zh.jsonl", chinese[:50])
+    recipe = write_recipe(tmp_path / "recipes" / "r.yaml", "input: {path: missing.jsonl}\nsteps:\n  - clean: {}\n")
+    proc = run_cli("curate", str(recipe), "--input", "zh.jsonl", "--output", "out", cwd=tmp_path / "work")
+    assert proc.returncode == 0, proc.stderr
+    assert pq.read_metadata(next((tmp_path / "work" / "out" / "data").glob("*.parquet"))).num_rows == 50

@@ -118,7 +118,7 @@ class Step:
         """Conversation targeting the framework gives every step with a ``field`` parameter:
         ``role`` (read only the turns of that role from ``messages``) and, for filters, ``per_turn``."""
         own = {p.name for p in _init_parameters(cls)}
-        if "field" not in own:
+        if "field" not in own or cls.whole_conversation:
             return {}
         specs: dict[str, tuple[Any, Any]] = {"role": (Literal["system", "user", "assistant"] | None, None)}
         if issubclass(cls, Filter):
@@ -196,6 +196,8 @@ class Step:
     #: A step may declare them as parameters; otherwise these class defaults apply.
     role: str | None = None
     per_turn: bool = False
+    #: Steps that judge a conversation's structure (exchanges, turn order) take no ``role``/``per_turn``.
+    whole_conversation: ClassVar[bool] = False
 
     def field_name(self) -> str:
         """The column this step reads: its own ``field`` parameter if it has one, else the recipe's."""
@@ -248,6 +250,28 @@ class Step:
                 continue
             reasons.append(next((r for r in map(check, turns) if r is not None), None))
         return reasons
+
+    def flat_turns(self, batch: pa.Table) -> tuple[list[str], list[int], list[bool]]:
+        """For a vectorised ``per_turn`` check: every targeted turn as its own text, the record each comes
+        from, and which records have no text at all."""
+        flat: list[str] = []
+        owner: list[int] = []
+        missing = []
+        for i, turns in enumerate(self.turn_texts(batch)):
+            missing.append(turns is None)
+            for text in turns or ():
+                flat.append(text or "")
+                owner.append(i)
+        return flat, owner, missing
+
+    @staticmethod
+    def first_reasons(reasons: list[str | None], owner: list[int], missing: list[bool]) -> list[str | None]:
+        """Per record, the reason of its first failing turn (``no_text`` for a record without text)."""
+        out: list[str | None] = ["no_text" if m else None for m in missing]
+        for reason, i in zip(reasons, owner, strict=True):
+            if reason is not None and out[i] is None:
+                out[i] = reason
+        return out
 
     def map_texts(self, batch: pa.Table, fn: Any) -> pa.Table:
         """``batch`` with ``fn(text) -> text`` applied to the step's field; on a ``messages`` column it

@@ -30,6 +30,7 @@ class ChatTemplate(Mapper):
     """
 
     name = "chat_template"
+    whole_conversation = True
     _unpicklable = ("_tokenizer",)
 
     def __init__(

@@ -136,7 +136,13 @@ class Decontaminate(Filter):
         return self._index["ids"]
 
     def _hits_counted(self, batch: pa.Table) -> list[list[int]]:
-        hits = self.hits(self.texts(batch))
+        if self.per_turn:  # n-grams within each targeted turn, none across turn boundaries
+            flat, owner, _ = self.flat_turns(batch)
+            hits = [[] for _ in range(batch.num_rows)]
+            for i, h in zip(owner, self.hits(flat), strict=True):
+                hits[i] = sorted(set(hits[i]) | set(h))
+        else:
+            hits = self.hits(self.texts(batch))
         ids = self._index["ids"]
         for h in hits:
             for item in h:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -142,6 +142,7 @@ class PromptEcho(Filter):
     """
 
     name = "prompt_echo"
+    whole_conversation = True
 
     def __init__(self, *, field: str | None = None, threshold: float = 0.8, ngram: int = 3) -> None:
         if not 0.0 < threshold <= 1.0:
@@ -186,6 +187,7 @@ class UnbalancedTurns(Filter):
     """
 
     name = "unbalanced_turns"
+    whole_conversation = True
 
     def __init__(self, *, field: str | None = None, allow_unanswered: bool = False) -> None:
         self.field = field
@@ -255,6 +257,7 @@ class LanguageMismatch(_LanguageRule):
     """
 
     name = "language_mismatch"
+    whole_conversation = True
 
     def __init__(self, *, field: str | None = None, min_tokens: int = 3, min_score: float = 0.9,
                  allow: list[str] | None = None) -> None:
@@ -293,7 +296,7 @@ class TurnLanguage(_LanguageRule):
 
     Annotates ``turn_languages`` (one code per turn, ``und`` for turns under ``min_tokens`` tokens or
     scored under ``min_score``); the reason is ``turn_language_not_kept:<language>``, e.g. an English reply
-    in a Chinese chat.
+    in a Chinese chat. ``role`` judges only that role's turns (every turn is still annotated).
 
     ```yaml
     - turn_language: {keep: [en, zh], min_tokens: 3, min_score: 0.9}
@@ -301,15 +304,17 @@ class TurnLanguage(_LanguageRule):
     """
 
     name = "turn_language"
+    whole_conversation = True
 
     def __init__(self, *, field: str | None = None, keep: list[str] | None = None, min_tokens: int = 3,
-                 min_score: float = 0.9) -> None:
+                 min_score: float = 0.9, role: Literal["system", "user", "assistant"] | None = None) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be within 0..1, got {min_score}")
         self.field = field
         self.keep = keep
         self.min_tokens = min_tokens
         self.min_score = min_score
+        self.role = role
 
     def annotate(self, batch: pa.Table) -> pa.Table:
         langs = [[self.language(t.get("content") or "") for t in turns] for turns in conversations(self, batch)]
@@ -320,8 +325,9 @@ class TurnLanguage(_LanguageRule):
             batch = self.annotate(batch)
         keep = set(self.keep) if self.keep else None
         reasons: list[str | None] = []
-        for langs in batch.column("turn_languages").to_pylist():
-            bad = [lang for lang in langs or () if keep is not None and lang != "und" and lang not in keep]
+        for langs, turns in zip(batch.column("turn_languages").to_pylist(), conversations(self, batch), strict=True):
+            judged = [lang for lang, t in zip(langs or (), turns, strict=False) if self.role in (None, t.get("role"))]
+            bad = [lang for lang in judged if keep is not None and lang != "und" and lang not in keep]
             reasons.append(f"turn_language_not_kept:{bad[0]}" if bad else None)
         return reasons
 

@@ -124,16 +124,24 @@ class _Heuristic(Filter):
     def check(self, batch: pa.Table) -> list[str | None]:
         if self.mode == "annotate":
             return [None] * batch.num_rows
+        if self.per_turn:  # each targeted turn is judged as a document of its own
+            flat, owner, missing = self.flat_turns(batch)
+            scores = self.measure(pl.Series("t", flat, dtype=pl.String), batch.take(owner))
+            return self.first_reasons(self.decide(scores, flat), owner, missing)
         names = self.score_columns() if self.mode == "both" else []
         if names and all(name in batch.column_names for name in names):  # written by annotate just before
             scores = pl.from_arrow(batch.select(names))
         else:
             scores = self.measure(self._texts(batch), batch)
+        return self.decide(scores, self.texts(batch))
+
+    def decide(self, scores: pl.DataFrame, texts: list[str | None]) -> list[str | None]:
+        """The first rule that fires for each row of measurements (``no_text`` where there is no text)."""
         decision = pl.lit(None, dtype=pl.String)
         for reason, condition in reversed(self.rules()):
             decision = pl.when(condition).then(pl.lit(reason)).otherwise(decision)
         reasons = scores.select(decision.alias("r"))["r"].to_list()
-        for i, text in enumerate(self.texts(batch)):
+        for i, text in enumerate(texts):
             if text is None:
                 reasons[i] = "no_text"
             elif not text and self.empty_reason:
