@@ -58,12 +58,10 @@ def curate(recipe: Path, input_path, output_path, overrides, resume, overwrite, 
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="STEP.PARAM=VALUE")
 def validate(recipe: Path, overrides) -> None:
-    """Check RECIPE.yaml (steps, parameters, input path) without reading any data."""
-    from instructkit.io.readers import resolve_input
-
+    """Check RECIPE.yaml (steps, parameters, input and reference paths) without reading any data."""
     pipe = _load(recipe, overrides, None, None)
     try:
-        resolved = resolve_input(pipe.recipe.input["path"], pipe.recipe.base_dir)
+        resolved = pipe.check_paths()
     except RecipeError as exc:
         _fail(exc, 2)
     n = f"{len(resolved)} input file(s)" if isinstance(resolved, list) else f"hf dataset {resolved}"

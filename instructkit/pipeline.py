@@ -124,6 +124,16 @@ class Pipeline:
         inner = ", ".join(f"({label!r}, {step!r})" for label, step in self.steps)
         return f"Pipeline([{inner}])"
 
+    def check_paths(self) -> list[Path] | str:
+        """The input's files (or ``hf:`` name), after checking that they and every dataset a step reads
+        exist: a ``RecipeError`` naming the setting otherwise. Reads no data."""
+        files = resolve_input(self.recipe.input["path"], self.recipe.base_dir)
+        for label, step in self.steps:
+            for param, paths in step.data_paths().items():
+                for path in paths:
+                    resolve_input(path, step.base_dir, what=f"step {label}: {param}")
+        return files
+
     def stages(self) -> list[Stage]:
         stages = [Stage(0, [])]
         for label, step in self.steps:
@@ -180,7 +190,7 @@ class _Context:
 class _Run:
     def __init__(self, pipe: Pipeline, *, resume: bool, overwrite: bool, strict: bool, workers: int | None,
                  progress: bool | None) -> None:
-        self.recipe = pipe.recipe
+        self.pipe, self.recipe = pipe, pipe.recipe
         self.stages = pipe.stages()
         self.resume, self.overwrite, self.strict = resume, overwrite, strict
         self.workers = workers
@@ -190,7 +200,7 @@ class _Run:
 
     # Everything that can be checked before reading data is checked here (exit 2 territory).
     def prepare(self) -> list[Path] | str:
-        files = resolve_input(self.recipe.input["path"], self.recipe.base_dir)
+        files = self.pipe.check_paths()
         if self.out.exists() and not self.overwrite:
             if self.resume and (self.out / "stats.json").exists() and not self.work.exists():
                 raise _AlreadyDone()

@@ -167,7 +167,9 @@ def load_recipe(
     steps = []
     for i, (name, params) in enumerate(steps_raw, start=1):
         where = f"{origin}: step {i} ({name})"
-        steps.append(get_step(name, where=f"{origin}: step {i}").from_params(params, where=where))
+        step = get_step(name, where=f"{origin}: step {i}").from_params(params, where=where)
+        step.base_dir = base_dir
+        steps.append(step)
     return Recipe(
         name=str(raw.get("name") or (Path(origin).stem if origin != "recipe" else "instructkit-run")),
         description=str(raw.get("description") or ""),

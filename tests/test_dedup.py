@@ -96,3 +96,29 @@ def test_estimate_grows_with_input_on_disk_not_in_memory():
     small, big = ExactDedup().estimate(10**8, 10**5), ExactDedup().estimate(10**10, 10**7)
     assert big["disk_bytes"] == 100 * small["disk_bytes"]
     assert big["peak_memory_bytes"] < 10 * small["peak_memory_bytes"]
+
+
+def test_reference_paths_are_relative_to_the_recipe_and_checked_first(tmp_path):
+    from conftest import run_cli
+
+    en = load("en", 30)
+    (tmp_path / "recipes" / "old").mkdir(parents=True)
+    (tmp_path / "recipes" / "old" / "seen.jsonl").write_text(
+        "".join(json.dumps({"id": f"old-{i}", "text": r["text"]}) + "\n" for i, r in enumerate(en[:10])))
+    (tmp_path / "new.jsonl").write_text("".join(json.dumps(r) + "\n" for r in en))
+    recipe = tmp_path / "recipes" / "r.yaml"
+    recipe.write_text("input: {path: ../new.jsonl}\nsteps:\n  - exact_dedup: {reference: old/seen.jsonl}\n"
+                      "output: {path: out}\n")
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    proc = run_cli("curate", str(recipe), cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads((elsewhere / "out" / "stats.json").read_text())
+    assert stats["steps"][0]["dropped"] == {"duplicate_of": 10}
+
+    recipe.write_text(recipe.read_text().replace("old/seen.jsonl", "old/sen.jsonl"))
+    for args in (("validate", str(recipe)), ("curate", str(recipe), "--output", "out2")):
+        proc = run_cli(*args, cwd=elsewhere)
+        assert proc.returncode == 2
+        assert "step exact_dedup: reference 'old/sen.jsonl': no such file" in proc.stderr
+    assert not (elsewhere / "out2").exists() and not (elsewhere / "out2.partial").exists()

@@ -57,10 +57,11 @@ Item = Record | Bad
 
 
 # -- locating input ---------------------------------------------------------------------------------
-def resolve_input(path: str, base: Path | None = None) -> list[Path] | str:
+def resolve_input(path: str, base: Path | None = None, what: str = "input.path") -> list[Path] | str:
     """Expand ``path`` to a sorted list of files, or return the ``hf:`` dataset name.
 
-    ``sample:NAME`` names a sample shipped with instructkit; relative paths resolve against ``base``.
+    ``sample:NAME`` names a sample shipped with instructkit; relative paths resolve against ``base``;
+    ``what`` names the setting in errors.
     """
     if path.startswith("hf:"):
         return path[3:]
@@ -70,7 +71,7 @@ def resolve_input(path: str, base: Path | None = None) -> list[Path] | str:
         try:
             return [samples.path(path[len("sample:"):])]
         except ValueError as exc:
-            raise RecipeError(f"input.path {path!r}: {exc}") from exc
+            raise RecipeError(f"{what} {path!r}: {exc}") from exc
     p = Path(os.path.expanduser(path))
     if not p.is_absolute() and base is not None:
         p = base / p
@@ -81,13 +82,13 @@ def resolve_input(path: str, base: Path | None = None) -> list[Path] | str:
     elif p.is_file():
         files = [p]
     else:
-        raise RecipeError(f"input.path {path!r}: no such file or directory ({p})")
+        raise RecipeError(f"{what} {path!r}: no such file or directory ({p})")
     if not files:
-        raise RecipeError(f"input.path {path!r}: matches no readable file (expected {', '.join(SUFFIXES)})")
+        raise RecipeError(f"{what} {path!r}: matches no readable file (expected {', '.join(SUFFIXES)})")
     unknown = [f for f in files if not f.name.lower().endswith(SUFFIXES)]
     if unknown:
         raise RecipeError(
-            f"input.path {path!r}: cannot tell the format of {unknown[0]} (expected {', '.join(SUFFIXES)})"
+            f"{what} {path!r}: cannot tell the format of {unknown[0]} (expected {', '.join(SUFFIXES)})"
         )
     return files
 

@@ -173,6 +173,11 @@ class Step:
     def setup(self) -> None:
         """Load models or lexicons; called once per worker before the first batch."""
 
+    def data_paths(self) -> dict[str, list[str]]:
+        """Datasets the step reads besides its records, by parameter (``{"reference": [...]}``): checked to
+        exist before any data is read."""
+        return {}
+
     def count(self, metric: str, n: int | float = 1) -> None:
         """Report a metric (summed over batches and workers into the run's stats)."""
         metrics = self.__dict__.setdefault("_metrics", Counter())
@@ -198,6 +203,9 @@ class Step:
     per_turn: bool = False
     #: Steps that judge a conversation's structure (exchanges, turn order) take no ``role``/``per_turn``.
     whole_conversation: ClassVar[bool] = False
+    #: Folder that relative paths in the step's parameters (reference data, eval sets) resolve against:
+    #: the recipe's folder when the step comes from a recipe file, else the current directory.
+    base_dir: Path | None = None
 
     def field_name(self) -> str:
         """The column this step reads: its own ``field`` parameter if it has one, else the recipe's."""

@@ -71,6 +71,9 @@ class Decontaminate(Filter):
             by_length[n] = (hashes[order], rows[doc[order]])
         self._index = {"ids": ids, "by_length": by_length, "ignored": int((~usable).sum())}
 
+    def data_paths(self) -> dict[str, list[str]]:
+        return {"eval_sets": list(self.eval_sets)}
+
     def eval_items(self) -> tuple[list[str], list[str]]:
         """``(ids, texts)`` of every eval item (fields joined by a blank line)."""
         from instructkit.steps.dedup import read_reference
@@ -80,7 +83,7 @@ class Decontaminate(Filter):
             name = path[3:] if path.startswith("hf:") else Path(path).stem.split(".")[0]
             fields = self.eval_fields or ["text"]
             row = 0
-            for table in read_reference(path, fields[0]):
+            for table in read_reference(path, fields[0], self.base_dir):
                 missing = [f for f in fields if f not in table.column_names]
                 if missing:
                     raise KeyError(f"step {self.name}: eval set {path!r} has no field(s) {', '.join(missing)}")

@@ -109,11 +109,14 @@ class ExactDedup(GlobalStep):
             self.count("reference_duplicates", int(np.count_nonzero(kept_all < references)))
         return log.decisions(dropped_all, kept_all, "duplicate_of")
 
+    def data_paths(self) -> dict[str, list[str]]:
+        return {"reference": [self.reference] if isinstance(self.reference, str) else list(self.reference or [])}
+
     def _reference_tables(self) -> Iterator[pa.Table]:
-        paths = [self.reference] if isinstance(self.reference, str) else list(self.reference or [])
+        paths = self.data_paths()["reference"]
         fields = self.fields or [self.field_name()]
         for path in paths:
-            for n, table in enumerate(read_reference(path, fields[0])):
+            for n, table in enumerate(read_reference(path, fields[0], self.base_dir)):
                 if "id" not in table.column_names:
                     ids = [f"{path}#{n}:{r}" for r in range(table.num_rows)]
                     table = table.append_column("id", pa.array(ids, pa.string()))
@@ -140,8 +143,9 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def read_reference(path: str, text_field: str = "text") -> Iterator[pa.Table]:
-    """Batches of a reference dataset (file, glob, directory, ``hf:NAME``) through instructkit's readers."""
+def read_reference(path: str, text_field: str = "text", base: Path | None = None) -> Iterator[pa.Table]:
+    """Batches of a reference dataset (file, glob, directory, ``hf:NAME``; relative to ``base``) through
+    instructkit's readers."""
     from instructkit.io.readers import read_tables
 
-    yield from read_tables(path, text_field=text_field)
+    yield from read_tables(path, text_field=text_field, base=base)
