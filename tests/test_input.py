@@ -7,13 +7,11 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 import zstandard
+from conftest import run_cli, write_recipe
 
 from instructkit import Pipeline
 from instructkit.steps import Clean
-
-from conftest import run_cli, write_recipe
 
 
 def run(tmp_path, input_path, **kw):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import run_cli, write_jsonl
 
 from instructkit import Pipeline, publish
 from instructkit.errors import RecipeError
 from instructkit.steps import Clean, ExactDedup
-
-from conftest import run_cli, write_jsonl
 
 TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 

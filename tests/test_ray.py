@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from instructkit import Pipeline
-
 from conftest import write_jsonl
 from test_run import tree_bytes
+
+from instructkit import Pipeline
 
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'instructkit[ray]')")
 

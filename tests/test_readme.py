@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from instructkit.docs import replace_reference
-
 from conftest import REPO
+
+from instructkit.docs import replace_reference
 
 
 def readme() -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_cli, write_recipe
 
 from instructkit import Pipeline, load_recipe
 from instructkit.errors import RecipeError
-
-from conftest import run_cli, write_recipe
 
 GOOD = """
 name: t

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,12 +11,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import REPO, run_cli, write_jsonl, write_recipe
 
 from instructkit import Pipeline
 from instructkit.errors import RecipeError
 from instructkit.steps import Clean, ExactDedup
-
-from conftest import REPO, read_jsonl, run_cli, write_jsonl, write_recipe
 
 
 def tree_bytes(root: Path, *folders: str) -> dict[str, bytes]:
