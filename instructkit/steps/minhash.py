@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from instructkit.dedup.hashing import chunks, jaccard_sorted, shingle_hashes, shingle_sets, signatures
+from instructkit.dedup.hashing import chunks, fmix64, jaccard_sorted, shingle_hashes, shingle_sets, signatures
 from instructkit.dedup.ids import IdLog, batch_ids
 from instructkit.dedup.lsh import band_keys, optimal_bands
 from instructkit.dedup.spill import FileReader, ShardedSpill, runs
@@ -139,9 +139,9 @@ class MinHashDedup(GlobalStep):
 
     def _pairs(self, spill: ShardedSpill, sig: np.ndarray, sets: Any) -> tuple[np.ndarray, np.ndarray]:
         """Verified candidate pairs ``(a, b)``, ``a < b`` record numbers, unique."""
-        found: list[np.ndarray] = []
-        seen = np.empty(0, dtype=np.uint64)  # pairs already checked (a pair shares up to `bands` buckets)
-        candidates = 0
+        # A pair can share up to `bands` buckets. Candidates spill again, sharded by a hash of the pair, so that
+        # each is verified once while memory holds one shard of them, however many pairs there are.
+        pairs = ShardedSpill(spill.directory.with_name("pairs"))
         for rows in spill:
             head, member = runs(rows[:, 0])
             if not len(member):
@@ -152,12 +152,15 @@ class MinHashDedup(GlobalStep):
             b = np.concatenate([docs[member], docs[member]])
             pair = np.unique((a << np.uint64(32)) | b)
             pair = pair[(pair >> np.uint64(32)) != (pair & np.uint64(0xFFFFFFFF))]
-            pair = pair[~np.isin(pair, seen, assume_unique=True)]
-            seen = np.union1d(seen, pair)
+            pairs.append(fmix64(pair), pair)
+        found: list[np.ndarray] = []
+        candidates = 0
+        for rows in pairs:
+            pair = np.unique(rows[:, 1])
             candidates += len(pair)
             found.append(self._verified(pair, sig, sets))
         self.count("candidate_pairs", candidates)
-        pairs = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
+        pairs = np.concatenate(found) if found else np.empty(0, dtype=np.uint64)  # unique: shards are disjoint
         return (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
     def _verified(self, pair: np.ndarray, sig: FileReader, sets: Any, chunk: int = 4096) -> np.ndarray:
