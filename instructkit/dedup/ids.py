@@ -55,17 +55,23 @@ class IdLog:
         with pa.memory_map(str(self.path)) as source:
             for first, batch in zip(self.firsts, pa.ipc.open_stream(source), strict=True):
                 lo, hi = np.searchsorted(needed, [first, first + batch.num_rows])
-                if hi > lo:
-                    rows = needed[lo:hi]
-                    found.update(zip(rows.tolist(), batch.column(0).take(pa.array(rows - first)).to_pylist(), strict=True))
+                if hi > lo:  # scalar reads: converting the row numbers to Arrow would make pyarrow import pandas
+                    column = batch.column(0)
+                    found.update((row, column[row - first].as_py()) for row in needed[lo:hi].tolist())
         return found
 
     def decisions(self, dropped: np.ndarray, kept: np.ndarray, reason: str) -> Decisions:
         """``{part: {row: f"{reason}:<id of kept>"}}`` for records ``dropped[i]`` duplicating ``kept[i]``."""
-        names = self.lookup(kept)
+        reasons = {number: f"{reason}:{name}" for number, name in self.lookup(kept).items()}  # shared by copies
+        dropped, kept = np.asarray(dropped, dtype=np.int64), np.asarray(kept, dtype=np.int64)
+        order = np.argsort(dropped, kind="stable")
+        dropped, kept = dropped[order], kept[order]
         firsts = np.asarray(self.firsts + [self.total], dtype=np.int64)
-        which = np.searchsorted(firsts, dropped, side="right") - 1
+        bounds = np.searchsorted(dropped, firsts)
         out: Decisions = {}
-        for number, w, k in zip(np.asarray(dropped).tolist(), which.tolist(), np.asarray(kept).tolist(), strict=True):
-            out.setdefault(self.parts[w], {})[number - self.firsts[w]] = f"{reason}:{names[k]}"
+        for w, part in enumerate(self.parts):  # part by part: no list of every drop as Python objects
+            lo, hi = bounds[w], bounds[w + 1]
+            if hi > lo:
+                rows = (dropped[lo:hi] - firsts[w]).tolist()
+                out.setdefault(part, {}).update(zip(rows, map(reasons.__getitem__, kept[lo:hi].tolist()), strict=True))
         return out
