@@ -29,8 +29,9 @@ def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
 class LocalExecutor:
     """Runs ``fn(context, task)`` for each task on ``workers`` processes, yielding results in task order.
 
-    ``context`` (the pipeline) is sent once per worker, not once per task. At most two tasks per worker
-    are in flight, so memory stays bounded however long the task stream is.
+    ``context`` (the pipeline) is sent once per worker, not once per task. One task per worker and one more
+    are in flight (each holds a part of the input in the main process), so memory stays bounded however long
+    the task stream is.
     """
 
     def __init__(self, *, workers: int | None = None, context: Any = None) -> None:
@@ -72,7 +73,7 @@ class LocalExecutor:
         pending: deque[Future] = deque()
         for task in tasks:
             pending.append(self._pool.submit(_call, fn, task))
-            while len(pending) >= 2 * self.workers:
+            while len(pending) >= self.workers + 1:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
