@@ -216,7 +216,8 @@ class MinHashDedup(GlobalStep):
                 "sorted shards and holds one at a time (x3 while sorting), keeps signatures"
                 + (" and 32-bit shingle sets" if self.verify == "exact" else "")
                 + " on disk (read back with pread), and 16 B per record for union-find and id lookup; "
-                "candidate pairs and drops grow with the number of duplicates, not with the corpus"
+                "candidate pairs spill to disk too (16 B each, verified one shard at a time); verified pairs "
+                "and drops grow with the number of duplicates, not with the corpus"
             ),
         }
 
