@@ -10,6 +10,7 @@ from instructkit._version import __version__
 
 if TYPE_CHECKING:
     from instructkit.errors import InputError, InstructkitError, RecipeError, RunError
+    from instructkit.export import export_output
     from instructkit.pipeline import Pipeline, RunResult
     from instructkit.recipe import Recipe, load_recipe
     from instructkit.steps.base import STEPS, Filter, GlobalStep, Mapper, Step, get_step
@@ -28,6 +29,7 @@ __all__ = [
     "RunResult",
     "Step",
     "__version__",
+    "export_output",
     "get_step",
     "load_recipe",
 ]
@@ -47,6 +49,7 @@ _LOCATIONS = {
     "RunError": "instructkit.errors",
     "RunResult": "instructkit.pipeline",
     "Step": "instructkit.steps.base",
+    "export_output": "instructkit.export",
     "get_step": "instructkit.steps.base",
     "load_recipe": "instructkit.recipe",
 }
