@@ -40,9 +40,18 @@ import pyarrow.parquet as pq
 
 from instructkit.errors import InputError, RecipeError, RunError
 from instructkit.executors import make_executor
-from instructkit.io.readers import Bad, RawLine, Record, describe_inputs, iter_items, resolve_input, to_table, validate
+from instructkit.io.readers import (
+    Bad,
+    RawLine,
+    Record,
+    describe_inputs,
+    iter_items,
+    resolve_input,
+    to_table,
+    validate,
+)
 from instructkit.io.writers import conform, unify_schema, write_json, write_parquet, write_shards
-from instructkit.recipe import Recipe, SECTIONS, label_steps, load_recipe
+from instructkit.recipe import SECTIONS, Recipe, label_steps, load_recipe
 from instructkit.stats import StepStats, merge, reason_code
 from instructkit.steps.base import Filter, GlobalStep, Mapper, Step
 

@@ -405,7 +405,7 @@ def conforms(value: Any, tp: Any) -> bool:
         if not isinstance(value, (list, tuple)):
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(args) == len(value) and all(conforms(v, a) for v, a in zip(value, args))
+            return len(args) == len(value) and all(conforms(v, a) for v, a in zip(value, args, strict=True))
         return not args or all(conforms(v, args[0]) for v in value)
     if origin in (dict, Mapping) or tp is dict:
         if not isinstance(value, dict):
