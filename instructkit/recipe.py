@@ -46,7 +46,7 @@ SECTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "type": (str, "local"),
         "workers": (int | None, None),
         "batch_size": (int, 10_000),
-        "batch_bytes": (int, 8 << 20),
+        "batch_bytes": (int, 4 << 20),
     },
 }
 TOP_LEVEL = ("name", "description", "input", "steps", "output", "executor", "reports")
