@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
@@ -157,6 +158,8 @@ def load_recipe(
         raise RecipeError(f"{origin}: input.format {sections['input']['format']!r} is not one of {', '.join(FORMATS)}")
     if sections["executor"]["type"] not in ("local", "ray"):
         raise RecipeError(f"{origin}: executor.type must be 'local' or 'ray'")
+    if sections["executor"]["type"] == "ray" and importlib.util.find_spec("ray") is None:
+        raise RecipeError(f"{origin}: executor.type ray needs ray, which is not installed: pip install 'instructkit[ray]'")
     for key in ("batch_size", "batch_bytes", "workers"):
         value = sections["executor"][key]
         if value is not None and value < 1:

@@ -110,3 +110,22 @@ def test_plan_prints_stages_and_estimates_without_running(tmp_path):
     assert "stage 1: clean → minhash_dedup (index)" in out and "stage 2: exact_dedup (index)" in out
     assert "peak_memory_bytes" in out and "disk_bytes" in out and "MiB per worker process" in out
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+@pytest.mark.parametrize(("yaml_text", "missing", "extra"), [
+    ("steps: [{html_to_text: {}}]", "trafilatura", "html"),
+    ("steps: [{html_to_text: {extractor: selectolax}}]", "selectolax", "html"),
+    ("steps: [{semantic_dedup: {}}]", "sentence_transformers", "semantic"),
+    ("steps: [{language_id: {backend: lingua}}]", "lingua", "lingua"),
+    ("steps: [{clean: {}}]\nexecutor: {type: ray}", "ray", "ray"),
+])
+def test_a_missing_extra_is_a_recipe_error_naming_it(tmp_path, monkeypatch, yaml_text, missing, extra):
+    """Without the optional library a step needs, the recipe fails to load (exit 2, nothing read), naming the
+    extra to install, instead of failing mid-run."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    recipe = write_recipe(tmp_path / "r.yaml", "input: {path: sample:quickstart}\n" + yaml_text + "\n")
+    with pytest.raises(RecipeError, match=rf"needs {missing}, which is not installed: pip install 'instructkit\[{extra}\]'"):
+        load_recipe(recipe)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import re
@@ -161,6 +162,9 @@ class Step:
             step = cls(**params)
         except (ValueError, TypeError) as exc:
             raise RecipeError(f"{where}: {exc}") from exc
+        for module, extra in step.requires().items():
+            if importlib.util.find_spec(module) is None:
+                raise RecipeError(f"{where}: needs {module}, which is not installed: pip install 'instructkit[{extra}]'")
         return step.target(**targeting) if targeting else step
 
     def __repr__(self) -> str:
@@ -172,6 +176,11 @@ class Step:
     # -- life cycle ---------------------------------------------------------------------------------
     def setup(self) -> None:
         """Load models or lexicons; called once per worker before the first batch."""
+
+    def requires(self) -> dict[str, str]:
+        """Optional libraries this step needs with its parameters, ``{import name: instructkit extra}``:
+        checked when a recipe is loaded, so a missing extra is a recipe error, not a failure mid-run."""
+        return {}
 
     def data_paths(self) -> dict[str, list[str]]:
         """Datasets the step reads besides its records, by parameter (``{"reference": [...]}``): checked to

@@ -52,6 +52,9 @@ class ChatTemplate(Mapper):
         self.add_generation_prompt = add_generation_prompt
         self.output_field = output_field
 
+    def requires(self) -> dict[str, str]:
+        return {"transformers": "train"}
+
     def buckets(self) -> list[int]:
         bounds, b = [], 64
         while b < self.max_length:

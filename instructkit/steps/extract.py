@@ -108,6 +108,9 @@ class ExtractInstructions(Mapper):
         self.model = model
         self.max_new_tokens = max_new_tokens
 
+    def requires(self) -> dict[str, str]:
+        return {"transformers": "train"} if self.generate else {}
+
     # -- rules ---------------------------------------------------------------------------------------
     def extract(self, text: str) -> list[tuple[str, str, str]]:
         """``(rule, instruction, response)`` pairs found in one document."""

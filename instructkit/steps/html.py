@@ -40,6 +40,9 @@ class HtmlToText(Mapper):
         self.extractor = extractor
         self.main_content = main_content
 
+    def requires(self) -> dict[str, str]:
+        return {self.extractor: "html"}
+
     def setup(self) -> None:
         self._extract = getattr(self, f"_{self.extractor}")
 

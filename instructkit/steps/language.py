@@ -178,6 +178,9 @@ class LanguageId(Filter):
         self.seed = seed
         self.mode = mode
 
+    def requires(self) -> dict[str, str]:
+        return {"lingua": "lingua"} if self.backend == "lingua" else {"langid": "dev"} if self.backend == "langid" else {}
+
     # -- models ---------------------------------------------------------------------------------------
     def setup(self) -> None:
         if self.backend in ("auto", "py3langid"):

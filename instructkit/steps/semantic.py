@@ -70,6 +70,9 @@ class SemanticDedup(GlobalStep):
         self.max_chars = max_chars
         self.seed = seed
 
+    def requires(self) -> dict[str, str]:
+        return {"sentence_transformers": "semantic"}
+
     def setup(self) -> None:
         if getattr(self, "_model", None) is None:
             if self.model is None:  # the packaged model needs no Hub

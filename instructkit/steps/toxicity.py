@@ -165,6 +165,9 @@ class Toxicity(Filter):
         self.model_label = model_label
         self.mode = mode
 
+    def requires(self) -> dict[str, str]:
+        return {"transformers": "train"} if self.model else {}
+
     def setup(self) -> None:
         self._english = None
         if self.english_model:
