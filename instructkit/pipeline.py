@@ -21,6 +21,7 @@ renamed to ``OUTPUT`` in one step: a killed run never leaves a directory that lo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import pickle
@@ -42,10 +43,13 @@ from instructkit.errors import InputError, RecipeError, RunError
 from instructkit.executors import make_executor
 from instructkit.io.readers import (
     Bad,
+    ParquetRows,
     RawLine,
     Record,
     describe_inputs,
     iter_items,
+    parquet_parts,
+    read_parquet_rows,
     resolve_input,
     to_table,
     validate,
@@ -190,6 +194,7 @@ class _Context:
     text_field: str
     fmt: str
     work: Path
+    strict: bool = False
     ready: set[str] = field(default_factory=set)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -240,7 +245,8 @@ class _Run:
         else:
             write_json(manifest, manifest_path)
 
-        ctx = _Context(self.stages, self.recipe.input["text_field"], self.recipe.input["format"], self.work)
+        ctx = _Context(self.stages, self.recipe.input["text_field"], self.recipe.input["format"], self.work,
+                       strict=self.strict)
         part_stats: list[dict[str, StepStats]] = []
         read_counts = self.read_counts = Counter()
         with make_executor(self.recipe.executor["type"], workers=self.workers, context=ctx) as executor:
@@ -264,18 +270,30 @@ class _Run:
 
     # -- stage 0 input ---------------------------------------------------------------------------------
     def _read_tasks(self, files: list[Path] | str, read_counts: Counter) -> Iterator[tuple]:
-        """Cut the input into parts. Plain-text JSONL travels as raw lines, parsed in the workers."""
+        """Cut the input into parts. Plain-text JSONL travels as raw lines, parsed in the workers; plain-text
+        Parquet as row ranges (parts of their own), read by the workers."""
         cfg = self.recipe.input
-        items = iter_items(files, hf_split=cfg["split"])
+        batch_size, batch_bytes = self.recipe.executor["batch_size"], self.recipe.executor["batch_bytes"]
+        cut_parquet = None
+        if cfg["format"] == "text":
+            cut_parquet = functools.partial(parquet_parts, text_field=cfg["text_field"], batch_size=batch_size,
+                                            batch_bytes=batch_bytes)
+        items = iter_items(files, hf_split=cfg["split"], cut_parquet=cut_parquet)
         if cfg["format"] != "text":  # conversions may span records (OASST trees): done here, in order
             items = validate(items, text_field=cfg["text_field"], fmt=cfg["format"])
-        batch_size, batch_bytes = self.recipe.executor["batch_size"], self.recipe.executor["batch_bytes"]
         part, chunk, size = 0, [], 0
         for item in items:
+            if isinstance(item, ParquetRows):
+                if chunk:
+                    yield self._task0(part, chunk)
+                    part, chunk, size = part + 1, [], 0
+                yield self._task0(part, item)
+                part += 1
+                continue
             if self.strict:
                 checked = next(validate([item], text_field=cfg["text_field"])) if cfg["format"] == "text" else item
                 if isinstance(checked, Bad):
-                    raise InputError(checked.reason.split(":", 1)[1] + "  (--strict stops at the first bad record)")
+                    raise _strict_error(checked)
             chunk.append(item)
             size += _size(item, cfg["text_field"])
             if len(chunk) >= batch_size or size >= batch_bytes:
@@ -284,7 +302,7 @@ class _Run:
         if chunk or part == 0:
             yield self._task0(part, chunk)
 
-    def _task0(self, part: int, chunk: list) -> tuple:
+    def _task0(self, part: int, chunk: list | ParquetRows) -> tuple:
         if self._done(0, part):
             return (0, part, "done")
         return (0, part, chunk)
@@ -299,6 +317,8 @@ class _Run:
         results = []
         try:
             for res in _guard(executor.map(_run_part, self._skip_done(tasks, stage.index))):
+                if "strict_error" in res:
+                    raise InputError(res["strict_error"])
                 results.append({k: StepStats.from_dict(k, v) for k, v in res["steps"].items()})
                 self.read_counts.update(res.get("read", {}))
                 bar.update(res["records_in"])
@@ -423,6 +443,10 @@ class _AlreadyDone(Exception):
     pass
 
 
+def _strict_error(bad: Bad) -> InputError:
+    return InputError(bad.reason.split(":", 1)[1] + "  (--strict stops at the first bad record)")
+
+
 def _guard(results: Iterator[Any]) -> Iterator[Any]:
     from concurrent.futures.process import BrokenProcessPool
 
@@ -447,13 +471,18 @@ def _run_part(ctx: _Context, task: tuple) -> dict[str, Any]:
     rejected: list[pa.Table] = []
     read = Counter()
     if stage_index == 0:
-        records, bads = [], []
-        items = validate(payload, text_field=ctx.text_field) if ctx.fmt == "text" else payload
-        for item in items:
-            (bads if isinstance(item, Bad) else records).append(item if isinstance(item, Bad) else item.data)
-        read.update(read=len(records), unreadable=len(bads))
-        batch = to_table(records) if records else pa.table({})
-        del records
+        if isinstance(payload, ParquetRows):
+            batch, bads = read_parquet_rows(payload, ctx.text_field)
+        else:
+            records, bads = [], []
+            items = validate(payload, text_field=ctx.text_field) if ctx.fmt == "text" else payload
+            for item in items:
+                (bads if isinstance(item, Bad) else records).append(item if isinstance(item, Bad) else item.data)
+            batch = to_table(records) if records else pa.table({})
+            del records
+        if bads and ctx.strict:  # the main process checked what it read; Parquet rows are checked here
+            return {"strict_error": str(_strict_error(bads[0]))}
+        read.update(read=batch.num_rows, unreadable=len(bads))
         if bads:
             rejected.append(_read_rejects(bads))
     else:

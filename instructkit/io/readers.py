@@ -12,8 +12,9 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,17 @@ class RawLine:
     raw: bytes
     file: str
     line: int
+
+
+@dataclass
+class ParquetRows:
+    """Rows ``start`` to ``stop`` (0-based, ``stop`` excluded) of a Parquet file: a part of the input that the
+    worker processing it reads itself (``read_parquet_rows``), in the file's own column types."""
+
+    path: str
+    file: str
+    start: int
+    stop: int
 
 
 Item = Record | Bad
@@ -108,8 +120,13 @@ def describe_inputs(files: list[Path] | str) -> list[dict[str, Any]]:
 
 
 # -- reading ------------------------------------------------------------------------------------------
-def iter_items(files: list[Path] | str, *, hf_split: str = "train") -> Iterator[Item | RawLine]:
-    """Every record of every file, in order; unreadable ones as ``Bad``; JSONL lines still raw."""
+def iter_items(files: list[Path] | str, *, hf_split: str = "train",
+               cut_parquet: Callable[[Path, str], Iterator[ParquetRows | Bad]] | None = None,
+               ) -> Iterator[Item | RawLine | ParquetRows]:
+    """Every record of every file, in order; unreadable ones as ``Bad``; JSONL lines still raw.
+
+    With ``cut_parquet`` (``parquet_parts`` with its sizes), a Parquet file yields its parts as row ranges
+    instead of its records."""
     if isinstance(files, str):
         yield from _read_hf(files, hf_split)
         return
@@ -118,7 +135,7 @@ def iter_items(files: list[Path] | str, *, hf_split: str = "train") -> Iterator[
         name = str(f.relative_to(root)) if root else f.name
         lower = f.name.lower()
         if lower.endswith(".parquet"):
-            yield from _read_parquet(f, name)
+            yield from cut_parquet(f, name) if cut_parquet else _read_parquet(f, name)
         elif lower.endswith((".csv", ".csv.gz")):
             yield from _read_csv(f, name)
         else:
@@ -192,6 +209,113 @@ def _read_parquet(path: Path, name: str) -> Iterator[Item]:
                   name, row + 1)
 
 
+def _unreadable_parquet(name: str, row: int, exc: Exception) -> Bad:
+    return Bad(f"unreadable_file:{name} after row {row}: {exc}; the Parquet file is damaged or truncated",
+               name, row + 1)
+
+
+def parquet_parts(path: Path, name: str, *, text_field: str, batch_size: int,
+                  batch_bytes: int) -> Iterator[ParquetRows | Bad]:
+    """Cut a Parquet file into row ranges of at most ``batch_size`` rows and about ``batch_bytes`` of text,
+    from its metadata only (the text column's size in each row group, spread evenly over its rows). A file
+    whose metadata cannot be read is one ``Bad``."""
+    try:
+        meta = pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        yield _unreadable_parquet(name, 0, exc)
+        return
+    column = next((i for i in range(meta.num_columns) if meta.schema.column(i).path == text_field), None)
+    start, row, size = 0, 0, 0.0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        if not group.num_rows:
+            continue
+        text_bytes = group.column(column).total_uncompressed_size if column is not None else 256 * group.num_rows
+        per_row = max(1.0, text_bytes / group.num_rows)
+        end = row + group.num_rows
+        while row < end:
+            take = min(end - row, batch_size - (row - start), math.ceil((batch_bytes - size) / per_row))
+            row, size = row + take, size + take * per_row
+            if row - start >= batch_size or size >= batch_bytes:
+                yield ParquetRows(str(path), name, start, row)
+                start, size = row, 0.0
+    if row > start:
+        yield ParquetRows(str(path), name, start, row)
+
+
+def read_parquet_rows(part: ParquetRows, text_field: str) -> tuple[pa.Table, list[Bad]]:
+    """Read a part's rows (only the row groups that hold them) and validate them as ``validate`` does: rows
+    whose text is missing, null or not a string become ``Bad``; a row without ``id`` gets its ``stable_id``.
+    A read error keeps the rows read so far and adds one ``Bad`` naming the row it stopped after."""
+    batches: list[pa.RecordBatch] = []
+    got, failure = 0, None
+    try:
+        pf = pq.ParquetFile(part.path)
+        schema = pf.schema_arrow
+        row = 0  # of the file, at the start of each row group and batch
+        for g in range(pf.metadata.num_row_groups):
+            end = row + pf.metadata.row_group(g).num_rows
+            if end <= part.start:
+                row = end
+                continue
+            # small batches: the rows before part.start are decoded and dropped as they come
+            for batch in pf.iter_batches(batch_size=1024, row_groups=[g]):
+                lo, hi = max(part.start - row, 0), min(part.stop - row, batch.num_rows)
+                if hi > lo:
+                    batches.append(batch.slice(lo, hi - lo))
+                    got += hi - lo
+                row += batch.num_rows
+                if row >= part.stop:
+                    break
+            row = end
+            if row >= part.stop:
+                break
+    except (OSError, pa.ArrowException) as exc:
+        failure = _unreadable_parquet(part.file, part.start + got, exc)
+        if not batches:
+            return pa.table({}), [failure]
+        schema = batches[0].schema
+    table = pa.Table.from_batches(batches, schema=schema).replace_schema_metadata(None)
+    table, bads = _checked_table(table, part.file, part.start, text_field)
+    return table, bads + ([failure] if failure else [])
+
+
+def _checked_table(table: pa.Table, file: str, start: int, text_field: str) -> tuple[pa.Table, list[Bad]]:
+    """``validate`` for the rows of a table read from ``file`` from row ``start`` (0-based) on."""
+    text = table.column(text_field) if text_field in table.column_names else None
+    if text is not None and (pa.types.is_dictionary(text.type) or pa.types.is_string_view(text.type)):
+        # categorical or view text: the plain strings the steps read
+        text = text.cast(text.type.value_type if pa.types.is_dictionary(text.type) else pa.string())
+        table = table.set_column(table.column_names.index(text_field), text_field, text)
+    if text is not None and (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        bad = text.is_null().to_pylist()
+    else:
+        bad = [True] * table.num_rows
+    bads = []
+    if any(bad):
+        rows = [i for i, b in enumerate(bad) if b]
+        for i, data in zip(rows, table.take(rows).to_pylist(), strict=True):
+            bads.append(_text_problem(Record(data, file, start + i + 1), text_field))
+        table = table.filter(pa.array([not b for b in bad], pa.bool_()))
+    if table.num_rows:
+        lines = [start + i + 1 for i, b in enumerate(bad) if not b]
+        table = _with_ids(table, file, lines, text_field)
+    return table, bads
+
+
+def _with_ids(table: pa.Table, file: str, lines: list[int], text_field: str) -> pa.Table:
+    """Fill a missing or null ``id`` with the ``stable_id`` of file, line and text, as ``validate`` does."""
+    has_id = "id" in table.column_names
+    if has_id and not table.column("id").null_count:
+        return table
+    ids = table.column("id").to_pylist() if has_id else [None] * table.num_rows
+    filled = [stable_id(file, line, {text_field: text}, text_field) if v is None else v
+              for v, line, text in zip(ids, lines, table.column(text_field).to_pylist(), strict=True)]
+    if not has_id:
+        return table.append_column("id", pa.array(filled, pa.string()))
+    return table.set_column(table.column_names.index("id"), "id", to_table([{"id": v} for v in filled]).column(0))
+
+
 def _read_csv(path: Path, name: str) -> Iterator[Item]:
     with _open_binary(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
@@ -232,22 +356,29 @@ def validate(items: Iterable[Item | RawLine], *, text_field: str, fmt: str = "te
             continue
         data = item.data
         if fmt == "text":
-            text = data.get(text_field)
-            problem = None
-            if text_field not in data:
-                problem = f"missing_text_field:{item.file} line {item.line}: no field {text_field!r}"
-            elif text is None:
-                problem = f"null_text:{item.file} line {item.line}: field {text_field!r} is null"
-            elif not isinstance(text, str):
-                problem = (f"non_string_text:{item.file} line {item.line}: field {text_field!r} is a "
-                           f"{type(text).__name__}, expected a string")
-            if problem:
-                yield Bad(problem + " (set input.text_field to the field that holds the text)", item.file, item.line,
-                          json.dumps(data, ensure_ascii=False, default=str))
+            bad = _text_problem(item, text_field)
+            if bad:
+                yield bad
                 continue
         if data.get("id") is None:
             data["id"] = stable_id(item.file, item.line, data, text_field)
         yield item
+
+
+def _text_problem(item: Record, text_field: str) -> Bad | None:
+    """A ``Bad`` when the record's text field is missing, null or not a string."""
+    data, text = item.data, item.data.get(text_field)
+    if text_field not in data:
+        problem = f"missing_text_field:{item.file} line {item.line}: no field {text_field!r}"
+    elif text is None:
+        problem = f"null_text:{item.file} line {item.line}: field {text_field!r} is null"
+    elif not isinstance(text, str):
+        problem = (f"non_string_text:{item.file} line {item.line}: field {text_field!r} is a "
+                   f"{type(text).__name__}, expected a string")
+    else:
+        return None
+    return Bad(problem + " (set input.text_field to the field that holds the text)", item.file, item.line,
+               json.dumps(data, ensure_ascii=False, default=str))
 
 
 def stable_id(file: str, line: int, data: dict[str, Any], text_field: str) -> str:
