@@ -179,7 +179,7 @@ class LanguageId(Filter):
         self.mode = mode
 
     def requires(self) -> dict[str, str]:
-        return {"lingua": "lingua"} if self.backend == "lingua" else {"langid": "dev"} if self.backend == "langid" else {}
+        return {"lingua": "lingua"} if self.backend == "lingua" else {"langid": "langid"} if self.backend == "langid" else {}
 
     # -- models ---------------------------------------------------------------------------------------
     def setup(self) -> None:
