@@ -280,7 +280,7 @@ class _Run:
                                             batch_bytes=batch_bytes)
         items = iter_items(files, hf_split=cfg["split"], cut_parquet=cut_parquet)
         if cfg["format"] != "text":  # conversions may span records (OASST trees): done here, in order
-            items = validate(items, text_field=cfg["text_field"], fmt=cfg["format"])
+            items = validate(items, text_field=cfg["text_field"], fmt=cfg["format"], oasst_paths=cfg["oasst_paths"])
         part, chunk, size = 0, [], 0
         for item in items:
             if isinstance(item, ParquetRows):

@@ -38,6 +38,7 @@ SECTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "text_field": (str, "text"),
         "format": (str, "text"),
         "split": (str, "train"),
+        "oasst_paths": (str, "top"),
     },
     "output": {
         "path": (str, None),
@@ -156,6 +157,8 @@ def load_recipe(
     sections = {s: _check_section(raw[s], s, origin) for s in SECTIONS}
     if sections["input"]["format"] not in FORMATS:
         raise RecipeError(f"{origin}: input.format {sections['input']['format']!r} is not one of {', '.join(FORMATS)}")
+    if sections["input"]["oasst_paths"] not in ("top", "all"):
+        raise RecipeError(f"{origin}: input.oasst_paths must be 'top' (each tree's best-ranked path) or 'all'")
     if sections["executor"]["type"] not in ("local", "ray"):
         raise RecipeError(f"{origin}: executor.type must be 'local' or 'ray'")
     if sections["executor"]["type"] == "ray" and importlib.util.find_spec("ray") is None:

@@ -148,6 +148,28 @@ def test_oasst_trees_follow_the_best_ranked_path(convs):
     assert formats.detect_format([tree]) == "oasst"
 
 
+def test_oasst_all_paths_best_ranked_first(convs, tmp_path):
+    """`oasst_paths: all` gives every usable path of a tree, best-ranked first; deleted replies never."""
+    pair = convs[0]
+    out = list(formats.convert_stream(oasst_messages(pair, "t1"), "oasst", oasst_paths="all"))
+    assert [o["oasst_path"] for o in out] == [0, 1]
+    assert [o["messages"][1]["content"] for o in out] == [pair["turns"][1], "I do not know."]
+    top = next(formats.convert_stream(oasst_messages(pair, "t1"), "oasst"))
+    assert {k: v for k, v in out[0].items() if k != "oasst_path"} == top
+
+    from conftest import write_jsonl
+
+    from instructkit import Pipeline
+    from instructkit.steps import Clean
+
+    zh = next(c for c in convs if c["lang"] == "zh")
+    src = write_jsonl(tmp_path / "oasst.jsonl", oasst_messages(pair, "t1") + oasst_messages(zh, "t2"))
+    for paths, kept in (("top", 2), ("all", 4)):
+        pipe = Pipeline.from_recipe({"input": {"path": str(src), "format": "oasst", "oasst_paths": paths},
+                                     "steps": [{"clean": {}}]})
+        assert pipe.run(output=tmp_path / paths, workers=1).kept == kept
+
+
 def test_detect_format(convs):
     c = convs[0]
     assert formats.detect_format([as_alpaca(c)]) == "alpaca"

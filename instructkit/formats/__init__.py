@@ -49,15 +49,17 @@ def convert(record: dict[str, Any], fmt: str) -> dict[str, Any]:
     return _module(fmt).convert(record)
 
 
-def convert_stream(records: Iterable[dict[str, Any]], fmt: str) -> Iterator[dict[str, Any] | ValueError]:
+def convert_stream(records: Iterable[dict[str, Any]], fmt: str, *,
+                   oasst_paths: str = "top") -> Iterator[dict[str, Any] | ValueError]:
     """Canonical records, or a ``ValueError`` per record that cannot be converted, in input order.
 
-    Every format yields one result per input record, except OASST flat message exports: their messages
-    are grouped by tree and each tree yields one conversation (its top-ranked path) after its last message.
+    Every format yields one result per input record, except OASST: a tree yields its top-ranked path
+    (``oasst_paths="all"``: every path, best first), and flat message exports are grouped by tree, each
+    tree converted after its last message.
     """
     module = _module(fmt)
-    if hasattr(module, "convert_stream"):
-        yield from module.convert_stream(records)
+    if fmt == "oasst":
+        yield from module.convert_stream(records, oasst_paths)
         return
     for record in records:
         try:

@@ -345,11 +345,12 @@ def _read_hf(name: str, split: str) -> Iterator[Item]:
 
 
 # -- records -> validated records ------------------------------------------------------------------
-def validate(items: Iterable[Item | RawLine], *, text_field: str, fmt: str = "text") -> Iterator[Item]:
+def validate(items: Iterable[Item | RawLine], *, text_field: str, fmt: str = "text",
+             oasst_paths: str = "top") -> Iterator[Item]:
     """Parse raw lines, check the text field (plain text) or convert instruction formats; assign stable ids."""
     items = (parse_line(i) if isinstance(i, RawLine) else i for i in items)
     if fmt != "text":
-        items = _convert_format(items, fmt)
+        items = _convert_format(items, fmt, oasst_paths)
     for item in items:
         if isinstance(item, Bad):
             yield item
@@ -389,7 +390,7 @@ def stable_id(file: str, line: int, data: dict[str, Any], text_field: str) -> st
     return hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
-def _convert_format(items: Iterable[Item], fmt: str) -> Iterator[Item]:
+def _convert_format(items: Iterable[Item], fmt: str, oasst_paths: str = "top") -> Iterator[Item]:
     from instructkit import formats
 
     items = iter(items)
@@ -413,7 +414,7 @@ def _convert_format(items: Iterable[Item], fmt: str) -> Iterator[Item]:
 
     bad: list[Bad] = []
     last = Record({}, "", 0)
-    for out in formats.convert_stream(records(), fmt):
+    for out in formats.convert_stream(records(), fmt, oasst_paths=oasst_paths):
         yield from bad
         bad.clear()
         src = good[-1] if good else last
