@@ -160,7 +160,6 @@ def test_oasst_all_paths_best_ranked_first(convs, tmp_path):
     from conftest import write_jsonl
 
     from instructkit import Pipeline
-    from instructkit.steps import Clean
 
     zh = next(c for c in convs if c["lang"] == "zh")
     src = write_jsonl(tmp_path / "oasst.jsonl", oasst_messages(pair, "t1") + oasst_messages(zh, "t2"))
