@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from instructkit.formats.turns import check_role, is_messages_type
 from instructkit.steps.base import Filter, set_column
-from instructkit.text import is_cjk_text, normalize_for_hash, tokens
+from instructkit.text import normalize_for_hash, tokens
 
 # Refusals and assistant boilerplate, matched on the normalised text (lower case, no punctuation).
 REFUSALS = (
@@ -226,11 +226,8 @@ class _LanguageRule(Filter):
     min_score: float
 
     def setup(self) -> None:
-        try:
-            from instructkit.steps.language import LanguageId
-        except ImportError:  # the language_id step is optional here: fall back to py3langid alone
-            self._lid = _Py3LangId()
-            return
+        from instructkit.steps.language import LanguageId
+
         self._lid = LanguageId(backend="py3langid")
         self._lid.setup()
 
@@ -330,16 +327,3 @@ class TurnLanguage(_LanguageRule):
             bad = [lang for lang in judged if keep is not None and lang != "und" and lang not in keep]
             reasons.append(f"turn_language_not_kept:{bad[0]}" if bad else None)
         return reasons
-
-
-class _Py3LangId:
-    def __init__(self) -> None:
-        import py3langid.langid as pl
-
-        self._model = pl.LanguageIdentifier.from_model_file(pl.MODEL_FILE, norm_probs=True)
-
-    def detect(self, text: str) -> tuple[str, float]:
-        if is_cjk_text(text, 0.5):
-            return ("ja" if re.search("[\u3040-\u30ff]", text) else "zh"), 1.0
-        lang, p = self._model.classify(text)
-        return lang, float(p)
