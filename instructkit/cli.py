@@ -61,7 +61,7 @@ def validate(recipe: Path, overrides) -> None:
     """Check RECIPE.yaml (steps, parameters, input and reference paths) without reading any data."""
     pipe = _load(recipe, overrides, None, None)
     try:
-        resolved = pipe.check_paths()
+        resolved = pipe.preflight()
     except RecipeError as exc:
         _fail(exc, 2)
     n = f"{len(resolved)} input file(s)" if isinstance(resolved, list) else f"hf dataset {resolved}"

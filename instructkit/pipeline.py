@@ -137,11 +137,13 @@ class Pipeline:
         inner = ", ".join(f"({label!r}, {step!r})" for label, step in self.steps)
         return f"Pipeline([{inner}])"
 
-    def check_paths(self) -> list[Path] | str:
-        """The input's files (or ``hf:`` name), after checking that they and every dataset a step reads
-        exist: a ``RecipeError`` naming the setting otherwise. Reads no data."""
+    def preflight(self) -> list[Path] | str:
+        """The input's files (or ``hf:`` name), after checking that they and every dataset a step reads exist
+        and that every step's optional libraries are installed: a ``RecipeError`` naming the setting or the
+        extra otherwise. Reads no data."""
         files = resolve_input(self.recipe.input["path"], self.recipe.base_dir)
         for label, step in self.steps:
+            step.check_requires(f"step {label}")
             for param, paths in step.data_paths().items():
                 for path in paths:
                     resolve_input(path, step.base_dir, what=f"step {label}: {param}")
@@ -214,7 +216,7 @@ class _Run:
 
     # Everything that can be checked before reading data is checked here (exit 2 territory).
     def prepare(self) -> list[Path] | str:
-        files = self.pipe.check_paths()
+        files = self.pipe.preflight()
         if self.out.exists() and not self.overwrite:
             if self.resume and (self.out / "stats.json").exists() and not self.work.exists():
                 raise _AlreadyDone()

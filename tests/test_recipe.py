@@ -129,3 +129,15 @@ def test_a_missing_extra_is_a_recipe_error_naming_it(tmp_path, monkeypatch, yaml
     recipe = write_recipe(tmp_path / "r.yaml", "input: {path: sample:quickstart}\n" + yaml_text + "\n")
     with pytest.raises(RecipeError, match=rf"needs {missing}, which is not installed: pip install 'instructkit\[{extra}\]'"):
         load_recipe(recipe)
+
+
+def test_a_missing_extra_stops_a_pipeline_built_in_python_before_reading(tmp_path, monkeypatch):
+    import importlib.util
+
+    from instructkit.steps import HtmlToText
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "trafilatura" else real(name, *a))
+    with pytest.raises(RecipeError, match=r"step html_to_text: needs trafilatura.*instructkit\[html\]"):
+        Pipeline([HtmlToText()]).run(input="sample:quickstart", output=tmp_path / "out", workers=1)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

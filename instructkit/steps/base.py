@@ -162,9 +162,7 @@ class Step:
             step = cls(**params)
         except (ValueError, TypeError) as exc:
             raise RecipeError(f"{where}: {exc}") from exc
-        for module, extra in step.requires().items():
-            if importlib.util.find_spec(module) is None:
-                raise RecipeError(f"{where}: needs {module}, which is not installed: pip install 'instructkit[{extra}]'")
+        step.check_requires(where)
         return step.target(**targeting) if targeting else step
 
     def __repr__(self) -> str:
@@ -181,6 +179,13 @@ class Step:
         """Optional libraries this step needs with its parameters, ``{import name: instructkit extra}``:
         checked when a recipe is loaded, so a missing extra is a recipe error, not a failure mid-run."""
         return {}
+
+    def check_requires(self, where: str = "") -> None:
+        """``RecipeError`` naming the extra to install when a library of ``requires()`` is missing."""
+        for module, extra in self.requires().items():
+            if importlib.util.find_spec(module) is None:
+                raise RecipeError(f"{where or 'step ' + str(self.name)}: needs {module}, which is not installed: "
+                                  f"pip install 'instructkit[{extra}]'")
 
     def data_paths(self) -> dict[str, list[str]]:
         """Datasets the step reads besides its records, by parameter (``{"reference": [...]}``): checked to
