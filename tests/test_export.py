@@ -84,9 +84,9 @@ def test_cli_gzip_export_is_byte_identical_across_runs(curated, tmp_path):
     assert any("history" in a for a in alpaca)  # multi-turn conversations keep their earlier exchanges
 
 
-def test_export_of_plain_text_output_is_a_usage_error(tmp_path):
+def test_export_of_plain_text_output_is_a_usage_error(tmp_path, english):
     src = tmp_path / "t.jsonl"
-    src.write_text(json.dumps({"text": "Beware of the dog."}) + "\n", encoding="utf-8")
+    src.write_text("".join(json.dumps(r) + "\n" for r in english[:20]), encoding="utf-8")
     Pipeline([Clean()]).run(input=src, output=tmp_path / "out", workers=1)
     res = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--format", "alpaca"])
     assert res.exit_code == 2
